@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("cluster-node", { type: "string", describe: "[cluster] node" })
     .option("cluster-nodes", { type: "string", describe: "[cluster] nodes (comma-separated URLs)" })
     .option("cluster-token", { type: "string", describe: "[cluster] token" })
-    .strict()
+    .strictOptions()
     .version(version())
     .help()
     .fail((msg, err) => fail(msg ?? err?.message ?? "invalid arguments", 2));
