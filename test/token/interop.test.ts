@@ -61,7 +61,7 @@ test("legacy pub/sub claims are honoured", async () => {
   const theirs = await moqToken.generate("HS256");
   const { SignJWT, importJWK } = await import("jose");
   const { key_ops: _ops, ...jwk } = theirs;
-  const legacy = await new SignJWT({ root: "demo", pub: "", sub: ["x"] }).setProtectedHeader({ alg: "HS256" }).sign(await importJWK(jwk, "HS256"));
+  const legacy = await new SignJWT({ root: "demo", pub: "", sub: "x" }).setProtectedHeader({ alg: "HS256" }).sign(await importJWK(jwk, "HS256"));
   const claims = await verifyToken(parseKey(JSON.stringify(theirs)), legacy);
   assert.deepEqual(claims.put, [""]);
   assert.deepEqual(claims.get, ["x"]);
