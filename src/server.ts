@@ -1,13 +1,155 @@
-// Wires the relay together from one Config: certificate store, relay core, auth, transports,
-// HTTP routes, cluster. Owned by the lead; filled in as the parts land.
+// Wires the relay together from one Config: certificate store, auth, relay core, transports, HTTP
+// routes. Nothing here knows wire formats; each part gets its section of the config.
+import { webcrypto } from "node:crypto";
+import { Authenticator, AuthError, type Grant } from "./auth/authorize.js";
 import type { Config } from "./config/types.js";
+import { Router } from "./http/router.js";
+import { registerRoutes } from "./http/routes.js";
+import { Origin } from "./relay/origin.js";
+import { LiteSession } from "./session/lite/session.js";
+import { Code } from "./session/error.js";
+import type { Session } from "./transport/session.js";
+import { CertStore } from "./transport/tls/cert.js";
+import { TcpListener } from "./transport/tcp.js";
+import { WebSocketAcceptor } from "./transport/websocket/server.js";
 import type { Logger } from "./util/log.js";
 
 export interface RelayHandle {
-  /** Stop accepting, drain sessions (bounded by http.drain_timeout), release sockets. */
+  /** TCP port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly origin: Origin;
+  readonly certs: CertStore;
+  /** Stop accepting, tell sessions to go away, wait up to http.drain_timeout, release sockets. */
   close(): Promise<void>;
 }
 
-export async function startRelay(_config: Config, _log: Logger): Promise<RelayHandle> {
-  throw new Error("relay wiring lands with the transports");
+/** Live sessions and the admission limits on them. */
+class Sessions {
+  private next = 1;
+  readonly live = new Map<number, LiteSession>();
+  private readonly perIp = new Map<string, number>();
+  opened = 0;
+
+  constructor(private readonly cfg: Config) {}
+
+  admit(remote: string): string | undefined {
+    const lim = this.cfg.limits;
+    if (lim.max_sessions > 0 && this.live.size >= lim.max_sessions) return "too many sessions";
+    const ip = remote.slice(0, remote.lastIndexOf(":"));
+    if (lim.max_sessions_per_ip > 0 && (this.perIp.get(ip) ?? 0) >= lim.max_sessions_per_ip) return "too many sessions from this address";
+    return undefined;
+  }
+
+  /** Run a session until it closes, counting it against the limits meanwhile. */
+  run(remote: string, make: (id: number) => LiteSession): Promise<{ id: number; code: number; reason: string }> {
+    const id = this.next++;
+    const s = make(id);
+    const ip = remote.slice(0, remote.lastIndexOf(":"));
+    this.live.set(id, s);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    this.opened++;
+    return s.run().then(
+      (info) => ({ id, code: info.code, reason: info.reason }),
+      (err: unknown) => ({ id, code: Code.ProtocolViolation, reason: String(err) }),
+    ).finally(() => {
+      this.live.delete(id);
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+    });
+  }
+}
+
+export async function startRelay(config: Config, log: Logger): Promise<RelayHandle> {
+  const certs = await CertStore.create(config.tls, log);
+  const auth = new Authenticator(config.auth, log);
+  await auth.start();
+  const origin = new Origin(config.cache);
+  const sessions = new Sessions(config);
+  // A random 53-bit hop id: JS clients hold origins as numbers, so stay below 2^53.
+  const hop = BigInt(webcrypto.getRandomValues(new Uint32Array(1))[0]) * 0x200000n + BigInt(webcrypto.getRandomValues(new Uint32Array(1))[0] & 0x1fffff) + 1n;
+  let draining = false;
+
+  const accept = (session: Session, grant: Grant): void => {
+    const slog = log.child({ transport: session.transport, remote: session.remote, path: grant.root, protocol: session.protocol || "legacy" });
+    const closed = sessions.run(session.remote, (id) => {
+      slog.info({ session: id, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session accepted");
+      return new LiteSession(session, {
+        id,
+        origin,
+        grant,
+        limits: config.limits,
+        hop,
+        log: slog.child({ session: id }),
+        legacy: config.server.versions.includes("moql"),
+      });
+    });
+    void closed.then((info) => slog.info({ session: info.id, code: info.code, reason: info.reason }, "session closed"));
+  };
+
+  const authorize = async (url: URL, remote: string): Promise<{ ok: true; value: Grant } | { ok: false; status: number; reason: string }> => {
+    if (draining) return { ok: false, status: 503, reason: "relay is shutting down" };
+    const limit = sessions.admit(remote);
+    if (limit !== undefined) {
+      log.warn({ remote, reason: limit }, "session refused");
+      return { ok: false, status: 429, reason: limit };
+    }
+    try {
+      return { ok: true, value: await auth.authorize(url) };
+    } catch (err) {
+      if (err instanceof AuthError) {
+        // Never log the token: only the path and why.
+        log.warn({ remote, path: url.pathname, reason: err.reason, code: Code.Unauthorized }, "session unauthorized");
+        return { ok: false, status: err.status, reason: err.message };
+      }
+      throw err;
+    }
+  };
+
+  const router = new Router(config.http.cors);
+  registerRoutes(router, { certs, origin, auth, config, ready: () => !draining, sessions: () => sessions.live.size });
+
+  let tcp: TcpListener | undefined;
+  let ws: WebSocketAcceptor<Grant> | undefined;
+  if (config.server.tcp) {
+    tcp = await TcpListener.listen({ host: config.server.host, port: config.server.port, certs, log, maxConnections: config.limits.max_sessions > 0 ? config.limits.max_sessions + 1024 : 0 });
+    tcp.http.on("request", (req, res) => router.handle(req, res));
+    if (config.http.websocket) {
+      const acceptor = new WebSocketAcceptor<Grant>({
+        versions: config.server.versions,
+        pingInterval: config.http.ping_interval,
+        log,
+        streamWindow: config.server.quic.stream_window,
+        connectionWindow: config.server.quic.connection_window,
+        maxStreams: Math.min(config.server.quic.max_streams, 10_000),
+        authorize: ({ url, remote }) => authorize(url, remote),
+        onSession: accept,
+      });
+      ws = acceptor;
+      tcp.http.on("upgrade", (req, socket, head) => acceptor.handleUpgrade(req, socket, head));
+    } else {
+      tcp.http.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n"));
+    }
+  }
+
+  const port = tcp?.port ?? config.server.port;
+  log.info({ bind: config.server.bind, port, tcp: config.server.tcp, fingerprint: certs.current.fingerprint }, "relay listening");
+
+  return {
+    port,
+    origin,
+    certs,
+    async close(): Promise<void> {
+      draining = true;
+      for (const s of sessions.live.values()) s.goaway();
+      const deadline = Date.now() + config.http.drain_timeout;
+      while (sessions.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const s of sessions.live.values()) s.close(0, "relay shutting down");
+      ws?.close();
+      await tcp?.close(100);
+      origin.close();
+      auth.close();
+      certs.close();
+    },
+  };
 }

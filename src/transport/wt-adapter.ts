@@ -179,14 +179,20 @@ export class WtSession implements Session {
       (i) => this.closing ?? { code: i.closeCode ?? 0, reason: i.reason ?? "", remote: true },
       (e: unknown) => this.closing ?? { code: 1, reason: e instanceof Error ? e.message : String(e), remote: true },
     );
+    // Deliver after the creator has assigned handlers in the same turn (the Session contract).
+    queueMicrotask(() => this.start());
   }
 
   get maxDatagramSize(): number {
     return this.wt.datagrams?.maxDatagramSize ?? 0;
   }
 
-  /** Begin delivering incoming streams and datagrams (call after assigning the handlers). */
-  start(): void {
+  private started = false;
+
+  /** Begin delivering incoming streams and datagrams. */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
     void this.accept(this.wt.incomingBidirectionalStreams, (s) => {
       const id = this.nextId++;
       this.onBidi?.({ id, send: new WtSend(id, s.writable, this.info.resetReason), recv: new WtRecv(id, s.readable, this.info.resetReason) });

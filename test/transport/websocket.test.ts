@@ -48,7 +48,6 @@ const ws = new WebSocketAcceptor<string>({
         });
       };
     };
-    (s as unknown as { start(): void }).start();
   },
 });
 tcp.http.on("upgrade", (req, socket, head) => ws.handleUpgrade(req, socket, head));

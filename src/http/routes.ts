@@ -1,0 +1,120 @@
+// The relay's HTTP routes on its TCP port: certificate bootstrap for http:// clients, health and
+// readiness for load balancers, and read-only views of the origin (/announced, /fetch) with the
+// same authorisation as sessions.
+import type { Authenticator } from "../auth/authorize.js";
+import { AuthError, canSubscribe } from "../auth/authorize.js";
+import type { Config } from "../config/types.js";
+import type { Origin } from "../relay/origin.js";
+import type { Group } from "../relay/group.js";
+import type { CertStore } from "../transport/tls/cert.js";
+import { join, normalize, stripPrefix } from "../util/path.js";
+import { json, text, type Router } from "./router.js";
+
+export interface RouteContext {
+  certs: CertStore;
+  origin: Origin;
+  auth: Authenticator;
+  config: Config;
+  ready(): boolean;
+  sessions(): number;
+}
+
+export function registerRoutes(router: Router, ctx: RouteContext): void {
+  router.get("/certificate.sha256", (_req, res) => text(res, 200, ctx.certs.current.fingerprint));
+  router.get("/health", (_req, res) => text(res, 200, "ok\n"));
+  router.get("/ready", (_req, res) => (ctx.ready() ? text(res, 200, "ready\n") : text(res, 503, "draining\n")));
+
+  // GET /announced/<prefix>: the broadcasts under <prefix> this caller may subscribe to.
+  router.get("/announced/", async (_req, res, url, rest) => {
+    const prefix = normalize(rest);
+    let grant;
+    try {
+      grant = await ctx.auth.authorize(withPath(url, prefix));
+    } catch (e) {
+      if (e instanceof AuthError) return text(res, e.status, `${e.message}\n`);
+      throw e;
+    }
+    const paths = ctx.origin
+      .list(prefix)
+      .map((b) => stripPrefix(b.path, grant.root))
+      .filter((p): p is string => p !== undefined && canSubscribe(grant, p))
+      .map((p) => stripPrefix(join(grant.root, p), prefix) ?? p)
+      .sort();
+    json(res, 200, paths);
+  });
+
+  // GET /fetch/<broadcast>/<track>[?group=N]: the latest (or a given) cached group's frames.
+  router.get("/fetch/", async (_req, res, url, rest) => {
+    const full = normalize(rest);
+    const i = full.lastIndexOf("/");
+    if (i <= 0) return text(res, 400, "expected /fetch/<broadcast>/<track>\n");
+    const broadcast = full.slice(0, i);
+    const trackName = full.slice(i + 1);
+    const groupParam = url.searchParams.get("group");
+    if (groupParam !== null && groupParam !== "latest" && !/^\d+$/.test(groupParam)) return text(res, 400, "group must be a number or latest\n");
+    let grant;
+    try {
+      grant = await ctx.auth.authorize(withPath(url, broadcast));
+    } catch (e) {
+      if (e instanceof AuthError) return text(res, e.status, `${e.message}\n`);
+      throw e;
+    }
+    if (!canSubscribe(grant, "")) return text(res, 403, "not allowed to subscribe here\n");
+    const b = ctx.origin.get(broadcast);
+    if (b === undefined) return text(res, 404, "broadcast not found\n");
+    const track = b.track(trackName);
+    const group = await pickGroup(track, groupParam === null || groupParam === "latest" ? undefined : Number(groupParam), ctx.config.http.fetch_timeout);
+    if (group === undefined) return text(res, 404, "group not found\n");
+    await waitDone(group, ctx.config.http.fetch_timeout);
+    if (group.error !== undefined) return text(res, 502, `group aborted with code ${group.error}\n`);
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "X-Moq-Group": String(group.sequence), "X-Moq-Frames": String(group.frames.length) });
+    for (const f of group.frames) res.write(f.payload);
+    res.end();
+  });
+}
+
+function withPath(url: URL, path: string): URL {
+  const u = new URL(url);
+  u.pathname = `/${path}`;
+  return u;
+}
+
+type TrackLike = ReturnType<Origin["get"]> extends infer B ? (B extends { track(n: string): infer T } ? T : never) : never;
+
+/** The requested cached group, or the latest, subscribing briefly if nothing is cached yet. */
+function pickGroup(track: TrackLike, sequence: number | undefined, timeout: number): Promise<Group | undefined> {
+  const cached = sequence === undefined ? track.latest : track.get(sequence);
+  if (cached !== undefined) return Promise.resolve(cached);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(undefined), timeout);
+    const sub = track.subscribe(
+      {
+        group: (g) => {
+          if (sequence === undefined || g.sequence === sequence) finish(g);
+        },
+        close: () => finish(undefined),
+      },
+      sequence === undefined ? {} : { start: sequence, end: sequence },
+    );
+    function finish(g: Group | undefined): void {
+      clearTimeout(timer);
+      queueMicrotask(() => sub.close());
+      resolve(g);
+    }
+  });
+}
+
+function waitDone(g: Group, timeout: number): Promise<void> {
+  if (g.done) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeout);
+    const unwatch = g.watch(() => {
+      if (g.done) done();
+    });
+    function done(): void {
+      clearTimeout(timer);
+      unwatch();
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,104 @@
+import "../util/polyfill.js";
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { startTestRelay } from "../util/relay.js";
+import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
+
+const relay = await startTestRelay();
+after(() => relay.close());
+
+function frames(group: number, n: number): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => new TextEncoder().encode(`group ${group} frame ${i} ${"x".repeat(i * 37)}`));
+}
+
+test("a publisher's frames reach two subscribers byte-identical and in order over moq-lite-05", async () => {
+  const pub = await connect(relay.url("anon"));
+  assert.equal(pub.version, "moq-lite-05");
+  const p = publish(pub, "bbb", "video");
+  const subA = await connect(relay.url("anon"));
+  const subB = await connect(relay.url("anon"));
+  await waitAnnounced(subA, "bbb");
+  const a = subscribe(subA, "bbb", "video");
+  const b = subscribe(subB, "bbb", "video");
+  // Give the subscriptions a moment to reach the publisher, then publish 5 groups of 10 frames.
+  await new Promise((r) => setTimeout(r, 300));
+  for (let g = 0; g < 5; g++) p.group(frames(g, 10));
+  for (const reader of [a, b]) {
+    for (let g = 0; g < 5; g++) {
+      const got = await reader.nextGroup();
+      assert.equal(got.sequence, g);
+      assert.deepEqual(got.frames.map((f) => Buffer.from(f).toString()), frames(g, 10).map((f) => Buffer.from(f).toString()));
+    }
+  }
+  for (const c of [pub, subA, subB]) c.close();
+});
+
+test("a late subscriber receives the latest group from its first frame", async () => {
+  const pub = await connect(relay.url("anon"));
+  const p = publish(pub, "late", "video");
+  const early = await connect(relay.url("anon"));
+  await waitAnnounced(early, "late");
+  const e = subscribe(early, "late", "video");
+  await new Promise((r) => setTimeout(r, 200));
+  p.group(["g0"]);
+  const open = p.group(["g1 f0", "g1 f1"], true);
+  assert.equal((await e.nextGroup()).sequence, 0);
+  // Group 1 is still open when the late viewer arrives.
+  const late = await connect(relay.url("anon"));
+  const l = subscribe(late, "late", "video");
+  await new Promise((r) => setTimeout(r, 300));
+  open.writeString("g1 f2");
+  open.close();
+  p.group(["g2"]);
+  const first = await l.nextGroup();
+  assert.equal(first.sequence, 1);
+  assert.deepEqual(first.frames.map((f) => Buffer.from(f).toString()), ["g1 f0", "g1 f1", "g1 f2"]);
+  assert.equal((await l.nextGroup()).sequence, 2);
+  for (const c of [pub, early, late]) c.close();
+});
+
+test("subscribing to an unknown broadcast fails promptly instead of hanging", async () => {
+  const sub = await connect(relay.url("anon"));
+  const r = subscribe(sub, "nobody-here", "video");
+  const started = Date.now();
+  await assert.rejects(r.nextGroup(8000));
+  assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  sub.close();
+});
+
+test("a moq-lite-04 publisher is watched by a moq-lite-05 viewer", async () => {
+  const pub = await connect(relay.url("anon"), { protocol: "moq-lite-04" });
+  assert.equal(pub.version, "moq-lite-04");
+  const p = publish(pub, "old-client", "video");
+  const viewer = await connect(relay.url("anon"));
+  await waitAnnounced(viewer, "old-client");
+  const r = subscribe(viewer, "old-client", "video");
+  await new Promise((res) => setTimeout(res, 300));
+  p.group(["from lite-04"]);
+  const got = await r.nextGroup();
+  assert.equal(Buffer.from(got.frames[0]).toString(), "from lite-04");
+  pub.close();
+  viewer.close();
+});
+
+test("announcements show up and go away with the publisher", async () => {
+  const viewer = await connect(relay.url("anon"));
+  const pub = await connect(relay.url("anon"));
+  publish(pub, "comes-and-goes", "video");
+  await waitAnnounced(viewer, "comes-and-goes");
+  const res = await fetch(relay.url("announced/anon"));
+  assert.ok(((await res.json()) as string[]).includes("comes-and-goes"));
+  pub.close();
+  await within(
+    (async () => {
+      for (;;) {
+        const list = (await (await fetch(relay.url("announced/anon"))).json()) as string[];
+        if (!list.includes("comes-and-goes")) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })(),
+    5000,
+    "unannounce",
+  );
+  viewer.close();
+});
