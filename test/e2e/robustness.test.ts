@@ -84,6 +84,7 @@ test("a subscriber that reads nothing does not hold back a fast one", async () =
   const payload = new Uint8Array(200 * 1024).fill(7);
   const groups = 30;
   const lags: number[] = [];
+  const published: number[] = [];
   const receiving = (async () => {
     for (let g = 0; g < groups; g++) {
       const got = await r.nextGroup(5000);
@@ -92,7 +93,6 @@ test("a subscriber that reads nothing does not hold back a fast one", async () =
       lags.push(Date.now() - published[g]);
     }
   })();
-  const published: number[] = [];
   for (let g = 0; g < groups; g++) {
     published.push(Date.now());
     p.group([payload]);
