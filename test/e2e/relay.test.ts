@@ -102,3 +102,53 @@ test("announcements show up and go away with the publisher", async () => {
   );
   viewer.close();
 });
+
+for (const protocol of ["moq-lite-03", "moql"]) {
+  test(`a ${protocol === "moql" ? "legacy moq-lite-02 (in-band SETUP)" : protocol} publisher is watched by a moq-lite-05 viewer`, async () => {
+    const pub = await connect(relay.url("anon"), { protocol });
+    assert.equal(pub.version, protocol === "moql" ? "moq-lite-02" : protocol);
+    const name = `via-${protocol}`;
+    const p = publish(pub, name, "video");
+    const viewer = await connect(relay.url("anon"));
+    await waitAnnounced(viewer, name);
+    const r = subscribe(viewer, name, "video");
+    await new Promise((res) => setTimeout(res, 300));
+    p.group([`hello over ${protocol}`]);
+    assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), `hello over ${protocol}`);
+    pub.close();
+    viewer.close();
+  });
+}
+
+test("a legacy moq-lite-02 viewer watches a moq-lite-05 publisher", async () => {
+  const pub = await connect(relay.url("anon"));
+  const p = publish(pub, "to-legacy", "video");
+  const viewer = await connect(relay.url("anon"), { protocol: "moql" });
+  assert.equal(viewer.version, "moq-lite-02");
+  await waitAnnounced(viewer, "to-legacy");
+  const r = subscribe(viewer, "to-legacy", "video");
+  await new Promise((res) => setTimeout(res, 300));
+  p.group(["new to old"]);
+  assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "new to old");
+  pub.close();
+  viewer.close();
+});
+
+test("GET /fetch returns the latest cached group's frames", async () => {
+  const pub = await connect(relay.url("anon"));
+  const p = publish(pub, "fetchable", "video");
+  const viewer = await connect(relay.url("anon"));
+  await waitAnnounced(viewer, "fetchable");
+  const r = subscribe(viewer, "fetchable", "video");
+  await new Promise((res) => setTimeout(res, 300));
+  p.group(["one", "two"]);
+  await r.nextGroup();
+  const res = await fetch(relay.url("fetch/anon/fetchable/video"));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-moq-group"), "0");
+  assert.equal(await res.text(), "onetwo");
+  assert.equal((await fetch(relay.url("fetch/anon/missing/video"))).status, 404);
+  assert.equal((await fetch(relay.url("fetch/private/x/video"))).status, 401);
+  pub.close();
+  viewer.close();
+});
