@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
+import "../../util/node20.js";
 import QmuxSession, { selectSubprotocol, StreamError } from "@moq/qmux";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Session } from "../session.js";
