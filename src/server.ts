@@ -132,6 +132,11 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     }
   }
 
+  // Parts of the configuration whose behaviour has not landed yet: say so rather than pretend.
+  if (config.server.udp) log.warn("QUIC/WebTransport (UDP) is not served yet: browsers and clients connect over QMux/WebSocket on the TCP port");
+  if (config.cluster.nodes.length > 0) log.warn({ nodes: config.cluster.nodes.length }, "[cluster] is not implemented yet: peers are not dialed");
+  if (config.http.ops_bind !== undefined) log.warn("[http] ops_bind is not implemented yet: /health and /ready are on the main TCP port");
+
   const port = tcp?.port ?? config.server.port;
   log.info({ bind: config.server.bind, port, tcp: config.server.tcp, fingerprint: certs.current.fingerprint }, "relay listening");
 
