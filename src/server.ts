@@ -12,6 +12,9 @@ import type { Session } from "./transport/session.js";
 import { CertStore } from "./transport/tls/cert.js";
 import { TcpListener } from "./transport/tcp.js";
 import { WebSocketAcceptor } from "./transport/websocket/server.js";
+import { QuicEndpoint } from "./transport/quic/endpoint.js";
+import { loadNative } from "./transport/quic/native.js";
+import { H3Connection } from "./transport/h3/connection.js";
 import type { Logger } from "./util/log.js";
 
 export interface RelayHandle {
@@ -132,13 +135,44 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     }
   }
 
+  let quic: QuicEndpoint | undefined;
+  if (config.server.udp) {
+    if (loadNative() === null) {
+      log.warn("QUIC is unavailable on this platform (optional @matrixai/quic-linux-x64 missing): serving TCP only");
+    } else {
+      // Same port number as TCP, so a browser given one URL finds both.
+      quic = await QuicEndpoint.bind({ host: config.server.host, port: tcp?.port ?? config.server.port, alpns: ["h3", ...config.server.versions], cert: certs.current, quic: config.server.quic, log });
+      certs.onChange((c) => quic?.setCertificate(c.certPem, c.keyPem));
+      const q = quic;
+      q.onConnection = (conn) => {
+        if (conn.protocol === "h3") {
+          new H3Connection<Grant>(conn, {
+            log: log.child({ transport: "webtransport", remote: conn.remote }),
+            maxSessions: 16,
+            maxFrame: config.limits.max_message_size * 4,
+            accept: async (req) => {
+              const d = await authorize(req.url, req.remote);
+              if (!d.ok) return d;
+              // The first protocol in the client's list that we serve (what @moq/net expects).
+              const protocol = req.protocols.find((p) => config.server.versions.includes(p));
+              return { ok: true, protocol, value: d.value };
+            },
+            onSession: accept,
+          }).start();
+        } else {
+          // Raw QUIC with a MoQ ALPN: the URL path would ride in SETUP; the session is scoped to "/".
+          void authorize(conn.url, conn.remote).then((d) => (d.ok ? accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason)));
+        }
+      };
+    }
+  }
+
   // Parts of the configuration whose behaviour has not landed yet: say so rather than pretend.
-  if (config.server.udp) log.warn("QUIC/WebTransport (UDP) is not served yet: browsers and clients connect over QMux/WebSocket on the TCP port");
   if (config.cluster.nodes.length > 0) log.warn({ nodes: config.cluster.nodes.length }, "[cluster] is not implemented yet: peers are not dialed");
   if (config.http.ops_bind !== undefined) log.warn("[http] ops_bind is not implemented yet: /health and /ready are on the main TCP port");
 
   const port = tcp?.port ?? config.server.port;
-  log.info({ bind: config.server.bind, port, tcp: config.server.tcp, fingerprint: certs.current.fingerprint }, "relay listening");
+  log.info({ bind: config.server.bind, port, tcp: config.server.tcp, udp: quic !== undefined, fingerprint: certs.current.fingerprint }, "relay listening");
 
   return {
     port,
@@ -151,6 +185,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
       while (sessions.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sessions.live.values()) s.close(0, "relay shutting down");
       ws?.close();
+      await quic?.close();
       await tcp?.close(100);
       origin.close();
       auth.close();

@@ -1,0 +1,351 @@
+// One QUIC connection driven from JS: packets in via `input`, then once per event-loop turn a
+// flush that reads readable streams, writes pending ones and drains quiche's packets to the socket.
+// One timer per connection follows quiche's timeout. It implements the Session contract directly,
+// which is what raw-QUIC MoQ sessions use; the HTTP/3 layer uses the same streams underneath.
+import { createHash } from "node:crypto";
+import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
+import type { HostPort, Native, NativeConnection } from "./native.js";
+import { streamErrorCode } from "./native.js";
+import { QuicRecvHalf, QuicSendHalf, type StreamHost } from "./stream.js";
+
+export interface PacketSink {
+  send(packet: Uint8Array, to: HostPort): void;
+  /** The connection is gone: forget its ids. */
+  closed(conn: QuicConnection): void;
+}
+
+const READ_BUF = Buffer.allocUnsafe(1 << 20); // reused for every stream read
+const MAX_PACKET = 1500;
+
+export class QuicConnection implements Session, StreamHost {
+  readonly transport = "quic" as const;
+  protocol = "";
+  url: URL;
+  onBidi: ((stream: BidiStream) => void) | null = null;
+  onUni: ((stream: RecvStream) => void) | null = null;
+  onDatagram: ((data: Uint8Array) => void) | null = null;
+  /** Called once the handshake completes (ALPN known). */
+  onEstablished: (() => void) | null = null;
+  readonly closed: Promise<CloseInfo>;
+  /** Ids this connection is routed by (hex), for the endpoint's map. */
+  readonly ids = new Set<string>();
+
+  private readonly recvs = new Map<number, QuicRecvHalf>();
+  private readonly sends = new Map<number, QuicSendHalf>();
+  private readonly pending = new Set<QuicSendHalf>();
+  private nextBidi: number;
+  private nextUni: number;
+  private waiters: Array<{ uni: boolean; resolve: (id: number) => void; reject: (e: Error) => void }> = [];
+  /** Ids handed out but not yet seen by quiche (it counts a stream once data is sent on it). */
+  private reservedBidi = 0;
+  private reservedUni = 0;
+  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private established = false;
+  private finished = false;
+  private closeInfo: CloseInfo | undefined;
+  private resolveClosed!: (c: CloseInfo) => void;
+  private readonly keepAlive: NodeJS.Timeout | undefined;
+  private lastActivity = Date.now();
+
+  constructor(
+    readonly conn: NativeConnection,
+    private readonly native: Native,
+    readonly isServer: boolean,
+    readonly remoteAddr: HostPort,
+    private readonly sink: PacketSink,
+    keepAliveMs: number,
+  ) {
+    this.nextBidi = isServer ? 1 : 0;
+    this.nextUni = isServer ? 3 : 2;
+    this.url = new URL(`moqt://${remoteAddr.host.includes(":") ? `[${remoteAddr.host}]` : remoteAddr.host}/`);
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    if (keepAliveMs > 0) {
+      this.keepAlive = setInterval(() => {
+        if (this.established && Date.now() - this.lastActivity >= keepAliveMs) {
+          this.conn.sendAckEliciting();
+          this.schedule();
+        }
+      }, keepAliveMs);
+      this.keepAlive.unref();
+    }
+  }
+
+  get remote(): string {
+    return `${this.remoteAddr.host}:${this.remoteAddr.port}`;
+  }
+
+  get maxDatagramSize(): number {
+    return this.conn.dgramMaxWritableLen() ?? 0;
+  }
+
+  /** SHA-256 (hex) of the peer's leaf certificate, if it sent one. */
+  peerFingerprint(): string | undefined {
+    const chain = this.conn.peerCertChain();
+    return chain && chain.length > 0 ? createHash("sha256").update(chain[0]).digest("hex") : undefined;
+  }
+
+  /** A datagram from the socket for this connection. */
+  input(packet: Uint8Array, from: HostPort, to: HostPort): void {
+    if (this.finished) return;
+    try {
+      this.conn.recv(packet, { from, to });
+    } catch {
+      // quiche already decided what to do (close, ignore); the flush sends it.
+    }
+    this.lastActivity = Date.now();
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.finished) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  markPending(s: QuicSendHalf): void {
+    this.pending.add(s);
+    this.schedule();
+  }
+
+  shutdown(id: number, direction: "read" | "write", code: number): void {
+    try {
+      this.conn.streamShutdown(id, direction === "read" ? this.native.Shutdown.Read : this.native.Shutdown.Write, code);
+    } catch {
+      // Already finished or reset: nothing to abort.
+    }
+    if (direction === "write") this.pending.forEach((s) => s.id === id && this.pending.delete(s));
+    this.schedule();
+  }
+
+  /** The per-turn work: handshake state, reads, writes, datagrams, packets out, timer. */
+  flush(): void {
+    if (this.finished) return;
+    const c = this.conn;
+    if (!this.established && c.isEstablished()) {
+      this.established = true;
+      this.protocol = Buffer.from(c.applicationProto()).toString("utf8");
+      this.onEstablished?.();
+    }
+    if (this.established) {
+      this.readStreams();
+      this.writeStreams();
+      for (let d = c.dgramRecvVec(); d !== null; d = c.dgramRecvVec()) this.onDatagram?.(d);
+      this.wakeOpeners();
+    }
+    for (;;) {
+      const out = Buffer.allocUnsafe(MAX_PACKET);
+      let r: ReturnType<NativeConnection["send"]>;
+      try {
+        r = c.send(out);
+      } catch {
+        break;
+      }
+      if (r === null) break;
+      this.sink.send(out.subarray(0, r[0]), r[1].to);
+    }
+    if (c.isClosed()) return this.finish();
+    const t = c.timeout();
+    clearTimeout(this.timer);
+    if (t !== null) {
+      this.timer = setTimeout(() => {
+        c.onTimeout();
+        this.flush();
+      }, Math.max(0, t));
+    }
+  }
+
+  private isPeerStream(id: number): boolean {
+    return (id & 1) === (this.isServer ? 0 : 1);
+  }
+
+  private readStreams(): void {
+    const c = this.conn;
+    for (const id of c.readable()) {
+      let r = this.recvs.get(id);
+      if (r === undefined) {
+        if (!this.isPeerStream(id)) continue;
+        r = this.acceptPeerStream(id);
+      }
+      if (r.paused || r.done) continue;
+      for (;;) {
+        let res: [number, boolean] | null;
+        try {
+          res = c.streamRecv(id, READ_BUF);
+        } catch (e) {
+          const code = streamErrorCode(e, "StreamReset");
+          this.recvs.delete(id);
+          r.resetBy(code ?? 0);
+          break;
+        }
+        if (res === null) break;
+        const [n, fin] = res;
+        if (n > 0) r.onData?.(Uint8Array.prototype.slice.call(READ_BUF, 0, n));
+        if (fin) {
+          this.recvs.delete(id);
+          r.finished();
+          break;
+        }
+        if (r.paused || r.done) break;
+      }
+    }
+  }
+
+  private acceptPeerStream(id: number): QuicRecvHalf {
+    const recv = new QuicRecvHalf(id, this);
+    this.recvs.set(id, recv);
+    if ((id & 2) === 0) {
+      const send = new QuicSendHalf(id, this);
+      this.sends.set(id, send);
+      this.onBidi?.({ id, send, recv });
+    } else {
+      this.onUni?.(recv);
+    }
+    return recv;
+  }
+
+  private writeStreams(): void {
+    const c = this.conn;
+    for (const s of this.pending) {
+      while (s.queue.length > 0 && !s.dead) {
+        const head = s.queue[0];
+        const chunk = s.offset > 0 ? head.subarray(s.offset) : head;
+        const last = s.queue.length === 1 && s.fin;
+        let n: number | null;
+        try {
+          n = c.streamSend(s.id, chunk, last);
+        } catch (e) {
+          s.stopped(streamErrorCode(e, "StreamStopped") ?? 0);
+          this.sends.delete(s.id);
+          break;
+        }
+        if (n === null || n === 0) break; // no flow-control credit: quiche lists it writable later
+        s.consumed(n);
+        if (n < chunk.byteLength) {
+          s.offset += n;
+          break;
+        }
+        s.queue.shift();
+        s.offset = 0;
+        if (last) s.finSent = true;
+      }
+      if (s.queue.length === 0 && s.fin && !s.finSent && !s.dead) {
+        try {
+          if (c.streamSend(s.id, new Uint8Array(0), true) !== null) s.finSent = true;
+        } catch (e) {
+          s.stopped(streamErrorCode(e, "StreamStopped") ?? 0);
+        }
+      }
+      if (s.dead || (s.queue.length === 0 && (!s.fin || s.finSent))) {
+        this.pending.delete(s);
+        if (s.finSent || s.dead) this.sends.delete(s.id);
+      }
+    }
+    // Every stream handed out has now been written to, so quiche's own counts include it.
+    this.reservedBidi = 0;
+    this.reservedUni = 0;
+  }
+
+  private wakeOpeners(): void {
+    if (this.waiters.length === 0) return;
+    let bidi = this.conn.peerStreamsLeftBidi() - this.reservedBidi;
+    let uni = this.conn.peerStreamsLeftUni() - this.reservedUni;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.uni && uni > 0) {
+        uni--;
+        w.resolve(this.allocate(true));
+      } else if (!w.uni && bidi > 0) {
+        bidi--;
+        w.resolve(this.allocate(false));
+      } else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  private allocate(uni: boolean): number {
+    const id = uni ? this.nextUni : this.nextBidi;
+    if (uni) {
+      this.nextUni += 4;
+      this.reservedUni++;
+    } else {
+      this.nextBidi += 4;
+      this.reservedBidi++;
+    }
+    return id;
+  }
+
+  private openId(uni: boolean): Promise<number> {
+    if (this.finished) return Promise.reject(new Error("connection closed"));
+    const left = uni ? this.conn.peerStreamsLeftUni() - this.reservedUni : this.conn.peerStreamsLeftBidi() - this.reservedBidi;
+    const queued = this.waiters.some((w) => w.uni === uni);
+    if (this.established && left > 0 && !queued) return Promise.resolve(this.allocate(uni));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ uni, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  async openBidi(): Promise<BidiStream> {
+    const id = await this.openId(false);
+    const send = new QuicSendHalf(id, this);
+    const recv = new QuicRecvHalf(id, this);
+    this.sends.set(id, send);
+    this.recvs.set(id, recv);
+    return { id, send, recv };
+  }
+
+  async openUni(): Promise<SendStream> {
+    const id = await this.openId(true);
+    const send = new QuicSendHalf(id, this);
+    this.sends.set(id, send);
+    return send;
+  }
+
+  sendDatagram(data: Uint8Array): boolean {
+    try {
+      this.conn.dgramSend(data);
+    } catch {
+      return false;
+    }
+    this.schedule();
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closeInfo !== undefined || this.finished) return;
+    this.closeInfo = { code, reason, remote: false };
+    try {
+      this.conn.close(true, code, Buffer.from(reason));
+    } catch {
+      // Already closing.
+    }
+    this.flush();
+  }
+
+  /** Tear down after quiche reports the connection closed (drained, timed out or refused). */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    clearInterval(this.keepAlive);
+    const peer = this.conn.peerError();
+    const info: CloseInfo =
+      this.closeInfo ??
+      (peer !== null
+        ? { code: peer.errorCode, reason: Buffer.from(peer.reason).toString("utf8"), remote: true }
+        : { code: this.conn.isTimedOut() ? 3 : 0, reason: this.conn.isTimedOut() ? "idle timeout" : "closed", remote: true });
+    for (const w of this.waiters) w.reject(new Error("connection closed"));
+    this.waiters = [];
+    for (const r of this.recvs.values()) r.resetBy(info.code);
+    for (const s of this.sends.values()) s.stopped(info.code);
+    this.recvs.clear();
+    this.sends.clear();
+    this.pending.clear();
+    this.sink.closed(this);
+    this.resolveClosed(info);
+  }
+}

@@ -1,0 +1,118 @@
+// QUIC streams over the native connection. Writes are queued and handed to quiche when the
+// connection flushes (once per event-loop turn); reads are pulled from quiche when it reports the
+// stream readable. No promise per chunk: everything is a plain callback.
+import type { RecvStream, SendStream } from "../session.js";
+
+/** What a stream needs from its connection. */
+export interface StreamHost {
+  /** Ask for a flush this turn (writes pending or a paused stream resumed). */
+  schedule(): void;
+  markPending(s: QuicSendHalf): void;
+  shutdown(id: number, direction: "read" | "write", code: number): void;
+}
+
+const HIGH_WATER = 256 * 1024;
+
+export class QuicSendHalf implements SendStream {
+  priority = 0;
+  onDrain: (() => void) | null = null;
+  onStop: ((code: number) => void) | null = null;
+  writableLength = 0;
+  /** Chunks not yet accepted by quiche; the head may be partially sent (see `offset`). */
+  queue: Uint8Array[] = [];
+  offset = 0;
+  fin = false;
+  finSent = false;
+  dead = false;
+  private above = false;
+
+  constructor(
+    readonly id: number,
+    private readonly host: StreamHost,
+  ) {}
+
+  write(chunk: Uint8Array): boolean {
+    if (this.dead || this.fin) return false;
+    if (chunk.byteLength === 0) return this.writableLength < HIGH_WATER;
+    this.queue.push(chunk);
+    this.writableLength += chunk.byteLength;
+    this.host.markPending(this);
+    if (this.writableLength >= HIGH_WATER) this.above = true;
+    return !this.above;
+  }
+
+  end(): void {
+    if (this.dead || this.fin) return;
+    this.fin = true;
+    this.host.markPending(this);
+  }
+
+  reset(code: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.queue = [];
+    this.writableLength = 0;
+    this.host.shutdown(this.id, "write", code);
+  }
+
+  /** quiche took `n` bytes of the head chunk. */
+  consumed(n: number): void {
+    this.writableLength -= n;
+    if (this.above && this.writableLength < HIGH_WATER / 2) {
+      this.above = false;
+      this.onDrain?.();
+    }
+  }
+
+  /** Peer sent STOP_SENDING, or the connection died. */
+  stopped(code: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.queue = [];
+    this.writableLength = 0;
+    const cb = this.onStop;
+    this.onStop = null;
+    cb?.(code);
+  }
+}
+
+export class QuicRecvHalf implements RecvStream {
+  onData: ((chunk: Uint8Array) => void) | null = null;
+  onEnd: (() => void) | null = null;
+  onReset: ((code: number) => void) | null = null;
+  paused = false;
+  done = false;
+
+  constructor(
+    readonly id: number,
+    private readonly host: StreamHost,
+  ) {}
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.host.schedule();
+  }
+
+  stop(code: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.host.shutdown(this.id, "read", code);
+  }
+
+  finished(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onEnd?.();
+  }
+
+  resetBy(code: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.onReset?.(code);
+  }
+}
