@@ -103,7 +103,7 @@ export class H3Connection<T> {
     readHead(
       recv,
       (r) => {
-        const type = r.varint();
+        const type = Number(r.varBig()); // GREASE stream types are 62-bit
         return type === StreamType.WebTransport ? { type, session: r.varint() } : { type, session: -1 };
       },
       ({ type, session }, rest, ended) => {
@@ -174,7 +174,7 @@ export class H3Connection<T> {
     readHead(
       stream.recv,
       (r) => {
-        const type = r.varint();
+        const type = Number(r.varBig());
         if (type === Frame.WebTransportStream) return { wt: true as const, session: r.varint() };
         // A request stream: the first frame must be HEADERS.
         r.pos = 0;
@@ -278,7 +278,7 @@ export class H3Connection<T> {
       for (;;) {
         const start = c.pos;
         try {
-          const type = c.varint();
+          const type = Number(c.varBig()); // GREASE capsule types are 62-bit
           const payload = c.bytes(c.varint());
           if (type === Capsule.CloseSession) {
             const p = new Reader(payload);

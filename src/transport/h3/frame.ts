@@ -54,7 +54,8 @@ export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
 
 /** Incremental frame reader for control and request streams. */
 export function readFrame(r: Reader, maxPayload: number): { type: number; payload: Uint8Array } {
-  const type = r.varint();
+  // GREASE frame types use the whole 62-bit space; unknown types are skipped, so precision is moot.
+  const type = Number(r.varBig());
   const len = r.varint();
   if (len > maxPayload) throw new H3ProtocolError(H3Error.ExcessiveLoad, `frame of ${len} bytes exceeds ${maxPayload}`);
   return { type, payload: r.bytes(len) };
@@ -71,8 +72,9 @@ export function decodeSettings(payload: Uint8Array): Map<number, number> {
   const out = new Map<number, number>();
   try {
     while (r.remaining > 0) {
-      const k = r.varint();
-      const v = r.varint();
+      // GREASE settings use 62-bit ids and values: read exactly, keep as (lossy) numbers.
+      const k = Number(r.varBig());
+      const v = Number(r.varBig());
       if (out.has(k)) throw new H3ProtocolError(H3Error.SettingsError, `duplicate setting 0x${k.toString(16)}`);
       if (k >= 0x2 && k <= 0x5) throw new H3ProtocolError(H3Error.SettingsError, `HTTP/2 setting 0x${k.toString(16)} in HTTP/3`);
       out.set(k, v);

@@ -1,0 +1,61 @@
+import "../util/polyfill.js";
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { haveChromium, launchBrowser, type BrowserHarness } from "../util/browser.js";
+import { startTestRelay, type TestRelay } from "../util/relay.js";
+import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
+
+let relay: TestRelay;
+let harness: BrowserHarness;
+
+before(async () => {
+  relay = await startTestRelay();
+  if (haveChromium) harness = await launchBrowser();
+});
+after(async () => {
+  await harness?.close();
+  await relay?.close();
+});
+
+const https = (): string => `https://127.0.0.1:${relay.port}/anon`;
+
+test("Chromium watches over native WebTransport (HTTP/3 on our QUIC engine) with moq-lite-05", { skip: !haveChromium && "no /usr/bin/chromium (apt-get install chromium)" }, async () => {
+  const pub = await connect(relay.url("anon"));
+  const p = publish(pub, "wt-live", "video");
+  const page = await harness.newPage();
+  const result = page.evaluate(
+    ([url, hash]) => {
+      const moq = (globalThis as unknown as { moq: { subscribe(u: string, p: string, t: string, n: number, o: object): Promise<unknown> } }).moq;
+      return moq.subscribe(url, "wt-live", "video", 3, { hash });
+    },
+    [https(), relay.certs.current.fingerprint],
+  );
+  await within(page.waitForFunction(() => (globalThis as { moqReady?: boolean }).moqReady === true, undefined, { timeout: 15_000 }), 16_000, "the browser to subscribe");
+  await new Promise((r) => setTimeout(r, 300));
+  for (let g = 0; g < 3; g++) p.group([`wt g${g}`]);
+  const got = (await within(result, 15_000, "the browser to receive 3 groups")) as { version: string; groups: Array<{ frames: string[] }> };
+  assert.equal(got.version, "moq-lite-05", "wt-protocol must have negotiated moq-lite-05");
+  assert.deepEqual(got.groups.map((g) => g.frames[0]), ["wt g0", "wt g1", "wt g2"]);
+  await page.close();
+  pub.close();
+});
+
+test("Chromium publishes over WebTransport and a Node viewer watches", { skip: !haveChromium && "no /usr/bin/chromium" }, async () => {
+  const page = await harness.newPage();
+  const version = await page.evaluate(
+    ([url, hash]) => {
+      const moq = (globalThis as unknown as { moq: { publish(u: string, p: string, t: string, g: string[][], o: object): Promise<string> } }).moq;
+      return moq.publish(url, "wt-from-browser", "chat", [["over webtransport"]], { hash });
+    },
+    [https(), relay.certs.current.fingerprint],
+  );
+  assert.equal(version, "moq-lite-05");
+  const viewer = await connect(relay.url("anon"));
+  await waitAnnounced(viewer, "wt-from-browser");
+  const r = subscribe(viewer, "wt-from-browser", "chat");
+  await new Promise((res) => setTimeout(res, 300));
+  await page.evaluate(() => (globalThis as unknown as { moqPublish: () => void }).moqPublish());
+  assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "over webtransport");
+  viewer.close();
+  await page.close();
+});
