@@ -40,6 +40,7 @@ export class QuicConnection implements Session, StreamHost {
   private reservedBidi = 0;
   private reservedUni = 0;
   private scheduled = false;
+  private readonly pendingStops = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private established = false;
   private finished = false;
@@ -112,11 +113,24 @@ export class QuicConnection implements Session, StreamHost {
   }
 
   shutdown(id: number, direction: "read" | "write", code: number): void {
-    try {
-      this.conn.streamShutdown(id, direction === "read" ? this.native.Shutdown.Read : this.native.Shutdown.Write, code);
-    } catch {
-      // Already finished or reset: nothing to abort.
+    if (direction === "write") {
+      // A stream reset before any byte was sent does not exist in quiche yet: create it first so
+      // the peer still sees the RESET_STREAM (and the stream) rather than nothing at all.
+      try {
+        this.conn.streamSend(id, new Uint8Array(0), false);
+      } catch {
+        // Already exists, finished or stopped.
+      }
     }
+    // Our own stream that quiche has not seen yet (it answers Done, or throws): stop it once the
+    // first write creates it.
+    let applied = false;
+    try {
+      applied = this.conn.streamShutdown(id, direction === "read" ? this.native.Shutdown.Read : this.native.Shutdown.Write, code) !== null;
+    } catch {
+      applied = false;
+    }
+    if (!applied && direction === "read" && !this.isPeerStream(id)) this.pendingStops.set(id, code);
     if (direction === "write") this.pending.forEach((s) => s.id === id && this.pending.delete(s));
     this.schedule();
   }
@@ -224,6 +238,11 @@ export class QuicConnection implements Session, StreamHost {
         }
         if (n === null || n === 0) break; // no flow-control credit: quiche lists it writable later
         s.consumed(n);
+        const stop = this.pendingStops.get(s.id);
+        if (stop !== undefined) {
+          this.pendingStops.delete(s.id);
+          this.shutdown(s.id, "read", stop);
+        }
         if (n < chunk.byteLength) {
           s.offset += n;
           break;

@@ -69,6 +69,12 @@ export class QuicEndpoint implements PacketSink {
     return this.local.port;
   }
 
+  /** Whether packets for `c` are still routed here (false once it is gone). */
+  isRouted(c: QuicConnection): boolean {
+    for (const id of c.ids) if (this.routes.get(id) === c) return true;
+    return false;
+  }
+
   get connectionCount(): number {
     return new Set(this.routes.values()).size;
   }
