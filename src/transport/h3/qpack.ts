@@ -48,7 +48,8 @@ function staticEntry(i: number): readonly [string, string] {
 }
 
 export function decodeFieldSection(block: Uint8Array, maxSize = 64 * 1024): Fields {
-  let [ric, pos] = prefixInt(block, 0, 8);
+  const [ric, afterRic] = prefixInt(block, 0, 8);
+  let pos = afterRic;
   if (ric !== 0) throw new QpackError("dynamic table reference (Required Insert Count > 0)");
   [, pos] = prefixInt(block, pos, 7); // Delta Base: meaningless without a dynamic table
   const out: Fields = [];
