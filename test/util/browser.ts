@@ -52,6 +52,9 @@ export async function launchBrowser(): Promise<BrowserHarness> {
     async newPage() {
       const page = await browser.newPage();
       page.setDefaultTimeout(15_000);
+      // tsx keeps function names by wrapping them in __name(); functions handed to page.evaluate
+      // carry those calls into the page, so give the page a no-op __name.
+      await page.addInitScript({ content: "globalThis.__name = (f) => f;" });
       await page.goto(pageUrl);
       await page.waitForFunction(() => (globalThis as { moq?: unknown }).moq !== undefined);
       return page;
