@@ -1,85 +1,18 @@
-// Who may do what on a session. The URL path is the session root; `?jwt=` carries the token.
-// A grant lists publish and subscribe prefixes relative to that root ("" = everything under it).
+// The relay's authorisation, transport-free: a connection URL in, a Grant (or an AuthError) out.
+// The URL path is the session root; `?jwt=` carries the token. Without a token the public prefixes
+// apply; a token that is present but invalid is refused, never downgraded to public access.
 import type { AuthConfig } from "../config/types.js";
 import { peekHeader, TokenError, verifyToken, type Claims } from "../token/claims.js";
-import { coveredBy, hasPrefix, join, normalize, stripPrefix } from "../util/path.js";
+import { KeyError } from "../token/key.js";
 import type { Logger } from "../util/log.js";
+import { depth, MAX_SEGMENTS, normalize } from "../util/path.js";
+import { AuthError } from "./error.js";
+import { rebase, type Grant } from "./grant.js";
 import { KeyStore } from "./keys.js";
+import { SourceUnavailable } from "./sources.js";
 
-export interface Grant {
-  /** Normalised connection path; every path on the session is relative to it. */
-  root: string;
-  publish: string[];
-  subscribe: string[];
-  /** Token expiry (ms since epoch): the session is closed then. */
-  expiresAt?: number;
-  /** A peer relay: may publish reserved namespaces. */
-  cluster: boolean;
-  anonymous: boolean;
-  kid?: string;
-}
-
-export type AuthReason = "expected-token" | "unexpected-token" | "incorrect-root" | "unknown-kid" | TokenError["reason"];
-
-/** moq-lite's Unauthorized close code. */
-export const UNAUTHORIZED = 6;
-
-export class AuthError extends Error {
-  readonly code = UNAUTHORIZED;
-  constructor(
-    readonly status: 401 | 403 | 502,
-    readonly reason: AuthReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Reserved namespaces (first segment starting with "."): only cluster sessions may publish there. */
-export function isReserved(absolutePath: string): boolean {
-  return absolutePath.startsWith(".");
-}
-
-/** May the session publish `path` (relative to its root)? */
-export function canPublish(grant: Grant, path: string): boolean {
-  if (!coveredBy(path, grant.publish)) return false;
-  return grant.cluster || !isReserved(join(grant.root, path));
-}
-
-/** May the session subscribe to `path` (relative to its root)? */
-export function canSubscribe(grant: Grant, path: string): boolean {
-  return coveredBy(path, grant.subscribe);
-}
-
-/**
- * Re-base a claim set (prefixes relative to `claimRoot`) onto the connection path. A connection
- * below the root narrows each grant; a connection above it prepends the rest of the root.
- */
-export function rebase(claimRoot: string, put: string[], get: string[], path: string): { publish: string[]; subscribe: string[] } | undefined {
-  const root = normalize(claimRoot);
-  const below = stripPrefix(path, root);
-  if (below !== undefined) {
-    const narrow = (list: string[]): string[] => {
-      const out: string[] = [];
-      for (const raw of list) {
-        const p = normalize(raw);
-        if (hasPrefix(below, p)) out.push("");
-        else {
-          const rest = stripPrefix(p, below);
-          if (rest !== undefined) out.push(rest);
-        }
-      }
-      return [...new Set(out)];
-    };
-    return { publish: narrow(put), subscribe: narrow(get) };
-  }
-  const above = stripPrefix(root, path);
-  if (above !== undefined) {
-    const widen = (list: string[]): string[] => list.map((p) => join(above, normalize(p)));
-    return { publish: widen(put), subscribe: widen(get) };
-  }
-  return undefined;
-}
+export { AuthError, UNAUTHORIZED, type AuthReason } from "./error.js";
+export { canPublish, canSubscribe, isReserved, rebase, visiblePrefixes, type Grant } from "./grant.js";
 
 export class Authenticator {
   readonly keys: KeyStore;
@@ -91,47 +24,85 @@ export class Authenticator {
     this.keys = new KeyStore(cfg, log);
   }
 
+  /** Load the keys (a bad or missing key source is an error) and start watching for rotation. */
   start(): Promise<void> {
     return this.keys.start();
   }
 
+  /** Stop timers and watchers. */
   close(): void {
     this.keys.close();
   }
 
-  /** Decide a grant for a connection URL. Throws AuthError; never includes the token in messages. */
+  /** Decide a grant for a connection URL at time `now` (ms). Never puts the token in an error. */
   async authorize(url: URL, now = Date.now()): Promise<Grant> {
-    const path = normalize(decodeURIComponent(url.pathname));
-    const jwts = url.searchParams.getAll("jwt").filter((t) => t !== "");
-    const token = jwts.at(-1);
+    const path = connectionPath(url);
+    // Empty means absent; of several, the last one given wins (as in the Rust relay).
+    const token = url.searchParams
+      .getAll("jwt")
+      .filter((t) => t !== "")
+      .at(-1);
     if (token === undefined) return this.anonymous(path);
-    if (!this.keys.configured) throw new AuthError(401, "unexpected-token", "a token was given but this relay has no keys to verify it");
+    if (!this.keys.configured) throw new AuthError(401, "unexpected-token", "a token was given but this relay has no keys to verify tokens");
 
-    let kid: string | undefined;
-    let claims: Claims;
-    try {
-      kid = peekHeader(token).kid;
-      const key = this.keys.find(kid);
-      if (key === undefined) throw new AuthError(401, "unknown-kid", kid === undefined ? "token has no kid and several keys are configured" : `no key with kid ${kid}`);
-      claims = await verifyToken(key, token, now);
-    } catch (e) {
-      if (e instanceof TokenError) throw new AuthError(401, e.reason, e.message);
-      throw e;
-    }
+    const { claims, kid } = await this.verify(token, now);
     const scoped = rebase(claims.root, claims.put, claims.get, path);
     if (scoped === undefined) throw new AuthError(401, "incorrect-root", `path "/${path}" is outside the token root "/${normalize(claims.root)}"`);
     if (scoped.publish.length === 0 && scoped.subscribe.length === 0) throw new AuthError(401, "incorrect-root", `the token grants nothing under "/${path}"`);
-    const grant: Grant = { root: path, ...scoped, cluster: claims.cluster === true, anonymous: false, kid };
+    const grant: Grant = { root: path, publish: scoped.publish, subscribe: scoped.subscribe, cluster: claims.cluster === true, anonymous: false };
+    if (kid !== undefined) grant.kid = kid;
     if (claims.exp !== undefined) grant.expiresAt = claims.exp * 1000;
     return grant;
+  }
+
+  private async verify(token: string, now: number): Promise<{ claims: Claims; kid?: string }> {
+    try {
+      const { kid } = peekHeader(token);
+      let key = this.keys.find(kid);
+      if (key === undefined) {
+        await this.keys.refreshOnMiss();
+        key = this.keys.find(kid);
+      }
+      if (key === undefined) {
+        if (kid === undefined) throw new AuthError(401, "missing-kid", `token has no kid and ${this.keys.size} keys are loaded`);
+        throw new AuthError(401, "unknown-kid", `no key with kid "${kid}"`);
+      }
+      return { claims: await verifyToken(key, token, now), kid: key.kid ?? kid };
+    } catch (e) {
+      if (e instanceof TokenError) throw new AuthError(401, e.reason, e.message);
+      if (e instanceof SourceUnavailable) throw new AuthError(502, "key-source-unavailable", "the key source is unavailable");
+      if (e instanceof KeyError) {
+        // Keys are imported when loaded, so this is a relay problem: say so in the log, not to the client.
+        this.log.error({ err: e }, "verification key unusable");
+        throw new AuthError(401, "bad-signature", "the token cannot be verified");
+      }
+      throw e;
+    }
   }
 
   private anonymous(path: string): Grant {
     const pub = this.cfg.public;
     const scoped = rebase("", pub.publish, pub.subscribe, path);
     if (scoped === undefined || (scoped.publish.length === 0 && scoped.subscribe.length === 0)) {
-      throw new AuthError(401, "expected-token", `anonymous access is not allowed at "/${path}"; pass ?jwt=`);
+      throw new AuthError(401, "expected-token", `anonymous access is not allowed at "/${path}"; pass a token with ?jwt=`);
     }
-    return { root: path, ...scoped, cluster: false, anonymous: true };
+    return { root: path, publish: scoped.publish, subscribe: scoped.subscribe, cluster: false, anonymous: true };
   }
+}
+
+function connectionPath(url: URL): string {
+  let path: string;
+  try {
+    path = normalize(decodeURIComponent(url.pathname));
+  } catch {
+    throw new AuthError(401, "invalid-path", "the URL path is not valid percent-encoding");
+  }
+  if (depth(path) > MAX_SEGMENTS) throw new AuthError(401, "invalid-path", `the path is deeper than ${MAX_SEGMENTS} segments`);
+  return path;
+}
+
+/** Refuse a session whose declared role its grant does not cover (403, as the Rust relay). */
+export function requireRole(grant: Grant, role: "publisher" | "subscriber"): void {
+  const ok = role === "publisher" ? grant.publish.length > 0 : grant.subscribe.length > 0;
+  if (!ok) throw new AuthError(403, "role-not-granted", `this ${grant.anonymous ? "anonymous session" : "token"} may not ${role === "publisher" ? "publish" : "subscribe"} here`);
 }

@@ -1,139 +1,164 @@
-import { test } from "node:test";
+// The relay's authorisation decisions for connection URLs: the matrix a deployment relies on.
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Authenticator, AuthError, canPublish, canSubscribe, rebase, type Grant } from "../../src/auth/authorize.js";
+import { Authenticator, AuthError, canPublish, canSubscribe, type AuthReason, type Grant } from "../../src/auth/authorize.js";
 import { generateKey, publicKey, serializeKey, type Jwk } from "../../src/token/key.js";
-import { signToken, type Claims } from "../../src/token/claims.js";
+import { signToken, type ClaimsInput } from "../../src/token/claims.js";
 import type { AuthConfig } from "../../src/config/types.js";
 import { silentLogger } from "../../src/util/log.js";
 
 const d = mkdtempSync(join(tmpdir(), "moq-auth-"));
+after(() => rmSync(d, { recursive: true, force: true }));
+const now = (): number => Math.floor(Date.now() / 1000);
+const NO_PUBLIC = { publish: [], subscribe: [] };
+let files = 0;
 
-async function setup(cfg: Partial<AuthConfig> = {}): Promise<{ auth: Authenticator; key: Jwk }> {
-  const key = await generateKey("ES256", "k1");
-  const file = join(d, `k1-${Math.random().toString(16).slice(2)}.jwk`);
-  writeFileSync(file, serializeKey(publicKey(key)));
-  const auth = new Authenticator({ key: file, keys: [], refresh: 0, public: { publish: [], subscribe: [] }, ...cfg }, silentLogger());
+/** An Authenticator verifying with the public half of `key` (written to a file), closed after the test. */
+async function relay(t: { after: (fn: () => void) => void }, key: Jwk, cfg: Partial<AuthConfig> = {}): Promise<Authenticator> {
+  const file = join(d, `key-${files++}.jwk`);
+  writeFileSync(file, serializeKey(key.kty === "oct" ? key : publicKey(key)));
+  const auth = new Authenticator({ key: file, keys: [], refresh: 0, public: NO_PUBLIC, ...cfg }, silentLogger());
   await auth.start();
-  return { auth, key };
+  t.after(() => auth.close());
+  return auth;
 }
 
 function url(path: string, token?: string): URL {
   return new URL(`https://relay.example${path}${token === undefined ? "" : `?jwt=${token}`}`);
 }
 
-async function rejects(p: Promise<Grant>, reason: string): Promise<void> {
+async function refused(p: Promise<Grant>, reason: AuthReason, status = 401, token?: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof AuthError, String(e));
-    assert.equal(e.reason, reason);
-    assert.equal(e.code, 6);
+    assert.equal(e.reason, reason, e.message);
+    assert.equal(e.status, status);
+    assert.equal(e.code, 6, "moq-lite Unauthorized");
+    if (token !== undefined) for (const part of token.split(".")) if (part.length > 8) assert.ok(!e.message.includes(part), "the token never appears in errors");
     return true;
   });
 }
 
-const claims = (c: Partial<Claims>): Claims => ({ root: "room/123", put: [], get: [], ...c });
+const key = await generateKey("ES256", "k1");
+const sign = (c: ClaimsInput, k: Jwk = key): Promise<string> => signToken(k, { root: "room/123", exp: now() + 60, ...c });
 
-test("the Rust relay's root examples", () => {
-  assert.deepEqual(rebase("room/123", ["alice"], [""], "room/123"), { publish: ["alice"], subscribe: [""] });
-  assert.deepEqual(rebase("room/123", ["alice"], [""], "room/123/alice"), { publish: [""], subscribe: [""] });
-  assert.deepEqual(rebase("room/123", ["alice"], ["bob"], "room/123/bob"), { publish: [], subscribe: [""] });
-  assert.deepEqual(rebase("room/123", ["users/alice/camera"], ["users/bob/screen"], "room/123/users"), { publish: ["alice/camera"], subscribe: ["bob/screen"] });
-  assert.deepEqual(rebase("room/123", ["alice"], [], "room"), { publish: ["123/alice"], subscribe: [] });
-  assert.equal(rebase("room/123", [""], [""], "room/1234"), undefined, "whole-segment match only");
-});
-
-test("a valid token grants what it says, relative to the connection path", async () => {
-  const { auth, key } = await setup();
-  const token = await signToken(key, claims({ put: ["alice"], get: [""], exp: Math.floor(Date.now() / 1000) + 60 }));
-  const g = await auth.authorize(url("/room/123", token));
-  assert.equal(g.root, "room/123");
-  assert.deepEqual(g.publish, ["alice"]);
+test("a valid token grants what it says, relative to the connection path", async (t) => {
+  const auth = await relay(t, key);
+  const exp = now() + 60;
+  const g = await auth.authorize(url("/room/123", await sign({ put: ["alice"], get: [""], exp })));
+  assert.deepEqual(g, { root: "room/123", publish: ["alice"], subscribe: [""], cluster: false, anonymous: false, kid: "k1", expiresAt: exp * 1000 });
   assert.ok(canPublish(g, "alice/cam"));
   assert.ok(!canPublish(g, "bob"));
   assert.ok(canSubscribe(g, "bob"));
-  assert.ok(g.expiresAt !== undefined && g.expiresAt > Date.now());
+});
+
+test("parent and child connection paths (the Rust examples, through the relay)", async (t) => {
+  const auth = await relay(t, key);
+  const token = await sign({ put: ["alice"], get: [""] });
+  const at = async (path: string): Promise<[string[], string[]]> => {
+    const g = await auth.authorize(url(path, token));
+    return [g.publish, g.subscribe];
+  };
+  assert.deepEqual(await at("/room/123"), [["alice"], [""]]);
+  assert.deepEqual(await at("/room/123/alice"), [[""], [""]]);
+  assert.deepEqual(await at("/room/123/bob/"), [[], [""]], "losing one role is fine");
+  assert.deepEqual(await at("/room"), [["123/alice"], ["123"]]);
+  assert.deepEqual(await at("/"), [["room/123/alice"], ["room/123"]]);
+  assert.deepEqual(await at("//room///123"), [["alice"], [""]], "the URL path is normalised");
+  await refused(auth.authorize(url("/room/1234", token)), "incorrect-root");
+  const split = await sign({ root: "room/123", put: ["users/alice/camera"], get: ["users/bob/screen"] });
+  const g = await auth.authorize(url("/room/123/users", split));
+  assert.deepEqual([g.publish, g.subscribe], [["alice/camera"], ["bob/screen"]]);
+  // Below a publish-only grant for alice, bob's path has nothing left: refused, not an empty grant.
+  await refused(auth.authorize(url("/room/123/bob", await sign({ put: ["alice"] }))), "incorrect-root");
 });
 
 test("the authorisation matrix", async (t) => {
-  const { auth, key } = await setup({ public: { publish: ["anon"], subscribe: ["anon", "demo"] } });
-  const other = await generateKey("ES256", "k1");
-  await t.test("wrong root", async () => rejects(auth.authorize(url("/elsewhere", await signToken(key, claims({ get: [""] })))), "incorrect-root"));
+  const auth = await relay(t, key, { public: { publish: ["anon"], subscribe: ["anon", "demo"] } });
+  const cases: Array<[string, () => Promise<string>, string, AuthReason]> = [
+    ["wrong root", () => sign({ get: [""] }), "/elsewhere", "incorrect-root"],
+    ["expired", () => sign({ get: [""], exp: now() - 1 }), "/room/123", "expired"],
+    ["tampered payload", async () => {
+      const [h, , s] = (await sign({ get: [""] })).split(".");
+      return `${h}.${Buffer.from(JSON.stringify({ root: "", put: [""], get: [""] })).toString("base64url")}.${s}`;
+    }, "/room/123", "bad-signature"],
+    ["tampered signature", async () => {
+      const [h, p, s] = (await sign({ get: [""] })).split(".");
+      return `${h}.${p}.${s.startsWith("A") ? "B" : "A"}${s.slice(1)}`;
+    }, "/room/123", "bad-signature"],
+    ["signed by another key with the same kid", async () => sign({ get: [""] }, await generateKey("ES256", "k1")), "/room/123", "bad-signature"],
+    ["unknown kid", async () => sign({ get: [""] }, await generateKey("ES256", "k9")), "/room/123", "unknown-kid"],
+    ["wrong algorithm", async () => sign({ get: [""] }, await generateKey("HS256", "k1")), "/room/123", "wrong-algorithm"],
+    ["garbage", async () => "abc", "/room/123", "malformed"],
+    ["useless", async () => {
+      const { SignJWT, importJWK } = await import("jose");
+      const { key_ops: _o, kid: _k, ...jwk } = key;
+      return new SignJWT({ root: "room/123" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(await importJWK(jwk, "ES256"));
+    }, "/room/123", "useless"],
+  ];
+  for (const [name, make, path, reason] of cases) {
+    await t.test(name, async () => {
+      const token = await make();
+      await refused(auth.authorize(url(path, token)), reason, 401, token);
+    });
+  }
   await t.test("missing put: publish denied, subscribe allowed", async () => {
-    const g = await auth.authorize(url("/room/123", await signToken(key, claims({ get: [""] }))));
+    const g = await auth.authorize(url("/room/123", await sign({ get: [""] })));
     assert.ok(!canPublish(g, "x"));
     assert.ok(canSubscribe(g, "x"));
   });
-  await t.test("missing get: subscribe denied", async () => {
-    const g = await auth.authorize(url("/room/123", await signToken(key, claims({ put: [""] }))));
+  await t.test("missing get: subscribe denied, publish allowed", async () => {
+    const g = await auth.authorize(url("/room/123", await sign({ put: [""] })));
     assert.ok(!canSubscribe(g, "x"));
+    assert.ok(canPublish(g, "x"));
   });
-  await t.test("expired at connect", async () => rejects(auth.authorize(url("/room/123", await signToken(key, claims({ get: [""], exp: Math.floor(Date.now() / 1000) - 1 })))), "expired"));
-  await t.test("tampered payload", async () => {
-    const token = await signToken(key, claims({ get: [""] }));
-    const [h, , s] = token.split(".");
-    const forged = Buffer.from(JSON.stringify({ root: "", put: [""], get: [""] })).toString("base64url");
-    await rejects(auth.authorize(url("/room/123", `${h}.${forged}.${s}`)), "bad-signature");
-  });
-  await t.test("signed by another key with the same kid", async () => rejects(auth.authorize(url("/room/123", await signToken(other, claims({ get: [""] })))), "bad-signature"));
-  await t.test("unknown kid", async () => {
-    const stranger = await generateKey("ES256", "k9");
-    await rejects(auth.authorize(url("/room/123", await signToken(stranger, claims({ get: [""] })))), "unknown-kid");
-  });
-  await t.test("wrong algorithm", async () => {
-    const hs = await generateKey("HS256", "k1");
-    await rejects(auth.authorize(url("/room/123", await signToken(hs, claims({ get: [""] })))), "wrong-algorithm");
-  });
-  await t.test("garbage token", async () => rejects(auth.authorize(url("/room/123", "abc")), "malformed"));
-  await t.test("public prefix: anonymous allowed under anon, subscribe-only under demo", async () => {
-    const g = await auth.authorize(url("/anon"));
-    assert.ok(g.anonymous);
-    assert.ok(canPublish(g, "bbb"));
-    const demo = await auth.authorize(url("/demo/room"));
-    assert.ok(canSubscribe(demo, "x"));
-    assert.ok(!canPublish(demo, "x"));
-    const root = await auth.authorize(url("/"));
-    assert.deepEqual(root.subscribe, ["anon", "demo"]);
-  });
-  await t.test("anonymous outside public prefixes is refused", async () => rejects(auth.authorize(url("/private")), "expected-token"));
-  await t.test("an invalid token is never downgraded to public", async () => rejects(auth.authorize(url("/anon", "abc")), "malformed"));
-  await t.test("reserved namespaces need a cluster token", async () => {
-    const user = await auth.authorize(url("/", await signToken(key, { root: "", put: [""], get: [""] })));
-    assert.ok(!canPublish(user, ".internal/origins/x"));
-    assert.ok(canPublish(user, "room/x"));
-    const peer = await auth.authorize(url("/", await signToken(key, { root: "", put: [""], get: [""], cluster: true })));
-    assert.ok(canPublish(peer, ".internal/origins/x"));
-  });
-  auth.close();
+  await t.test("bad percent-encoding in the path", async () => refused(auth.authorize(url("/room/%E0%A4%A")), "invalid-path"));
 });
 
-test("keys rotate without a restart, and several keys are chosen by kid", async () => {
-  const a = await generateKey("EdDSA", "a");
-  const b = await generateKey("EdDSA", "b");
-  const fa = join(d, "rot-a.jwk");
-  const fb = join(d, "rot-b.jwk");
-  writeFileSync(fa, serializeKey(publicKey(a)));
-  writeFileSync(fb, serializeKey(publicKey(a)));
-  const auth = new Authenticator({ keys: [fa, fb], refresh: 0, public: { publish: [], subscribe: [] } }, silentLogger());
-  await auth.start();
-  await rejects(auth.authorize(url("/", await signToken(b, { root: "", put: [], get: [""] }))), "unknown-kid");
-  writeFileSync(fb, serializeKey(publicKey(b)));
-  await auth.keys.reload();
-  const g = await auth.authorize(url("/", await signToken(b, { root: "", put: [], get: [""] })));
-  assert.equal(g.kid, "b");
-  assert.ok(await auth.authorize(url("/", await signToken(a, { root: "", put: [], get: [""] }))));
-  auth.close();
+test("public prefixes: anonymous sessions allowed and denied", async (t) => {
+  const auth = await relay(t, key, { public: { publish: ["anon"], subscribe: ["anon", "demo"] } });
+  const anon = await auth.authorize(url("/anon"));
+  assert.deepEqual(anon, { root: "anon", publish: [""], subscribe: [""], cluster: false, anonymous: true });
+  const demo = await auth.authorize(url("/demo/room"));
+  assert.ok(canSubscribe(demo, "x"));
+  assert.ok(!canPublish(demo, "x"), "demo is subscribe-only");
+  const root = await auth.authorize(url("/"));
+  assert.deepEqual([root.publish, root.subscribe], [["anon"], ["anon", "demo"]]);
+  assert.deepEqual((await auth.authorize(url("/anon?jwt="))).anonymous, true, "an empty jwt is no token");
+  await refused(auth.authorize(url("/private")), "expected-token");
+  await refused(auth.authorize(url("/anonymous")), "expected-token", 401, undefined);
 });
 
-test("a JWKS file with two keys", async () => {
-  const a = await generateKey("ES256", "one");
-  const b = await generateKey("HS256", "two");
-  const file = join(d, "jwks.json");
-  writeFileSync(file, JSON.stringify({ keys: [publicKey(a), b] }));
-  const auth = new Authenticator({ jwks: file, keys: [], refresh: 0, public: { publish: [], subscribe: [] } }, silentLogger());
+test("a present but invalid token is never downgraded to public access", async (t) => {
+  const auth = await relay(t, key, { public: { publish: [""], subscribe: [""] } });
+  await refused(auth.authorize(url("/anything", "abc")), "malformed");
+  await refused(auth.authorize(url("/anything", await sign({ root: "", get: [""], exp: now() - 5 }))), "expired");
+  await refused(auth.authorize(url("/anything", await sign({ root: "", get: [""] }, await generateKey("ES256", "k1")))), "bad-signature");
+  await refused(auth.authorize(url("/anything", await sign({ root: "other", get: [""] }))), "incorrect-root");
+  // Of several jwt parameters the last non-empty one counts; an invalid one still refuses.
+  const good = await sign({ root: "", get: [""] });
+  assert.equal((await auth.authorize(new URL(`https://r.example/x?jwt=abc&jwt=${good}&jwt=`))).anonymous, false);
+  await refused(auth.authorize(new URL(`https://r.example/x?jwt=${good}&jwt=abc`)), "malformed");
+});
+
+test("a token sent to a relay with no keys is refused, even on a public path", async (t) => {
+  const auth = new Authenticator({ keys: [], refresh: 0, public: { publish: [""], subscribe: [""] } }, silentLogger());
   await auth.start();
-  assert.equal((await auth.authorize(url("/", await signToken(a, { root: "", put: [""], get: [] })))).kid, "one");
-  assert.equal((await auth.authorize(url("/", await signToken(b, { root: "", put: [""], get: [] })))).kid, "two");
-  auth.close();
+  t.after(() => auth.close());
+  assert.ok((await auth.authorize(url("/x"))).anonymous);
+  await refused(auth.authorize(url("/x", await sign({ root: "", get: [""] }))), "unexpected-token");
+});
+
+test("reserved namespaces need a cluster token, even with publish rights at the root", async (t) => {
+  const auth = await relay(t, key, { public: { publish: [""], subscribe: [""] } });
+  const user = await auth.authorize(url("/", await sign({ root: "", put: [""], get: [""] })));
+  assert.ok(!canPublish(user, ".internal/origins/x"));
+  assert.ok(canPublish(user, "room/x"));
+  const anon = await auth.authorize(url("/"));
+  assert.ok(!canPublish(anon, ".stats/x"), "public publish access does not reach reserved namespaces");
+  const peer = await auth.authorize(url("/", await sign({ root: "", put: [""], get: [""], cluster: true })));
+  assert.equal(peer.cluster, true);
+  assert.ok(canPublish(peer, ".internal/origins/x"));
 });

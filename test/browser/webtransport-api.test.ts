@@ -63,9 +63,20 @@ test("Chromium's WebTransport: protocol negotiation, bidi and uni streams both w
   const result = page.evaluate(
     async ([url, hash]) => {
       const bytes = new Uint8Array((hash.match(/../g) ?? []).map((x) => parseInt(x, 16)));
-      const wt = new WebTransport(url, { serverCertificateHashes: [{ algorithm: "sha-256", value: bytes }], protocols: ["moq-lite-05", "moq-lite-04"] } as WebTransportOptions);
+      // Node's type library has no DOM, so describe the part of WebTransport used here.
+      interface Wt {
+        ready: Promise<void>;
+        closed: Promise<{ closeCode: number; reason: string }>;
+        protocol: string;
+        createBidirectionalStream(): Promise<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }>;
+        createUnidirectionalStream(): Promise<WritableStream<Uint8Array>>;
+        incomingUnidirectionalStreams: ReadableStream<ReadableStream<Uint8Array>>;
+        datagrams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
+      }
+      const Ctor = (globalThis as unknown as { WebTransport: new (u: string, o: object) => Wt }).WebTransport;
+      const wt = new Ctor(url, { serverCertificateHashes: [{ algorithm: "sha-256", value: bytes }], protocols: ["moq-lite-05", "moq-lite-04"] });
       await wt.ready;
-      const out: Record<string, unknown> = { protocol: (wt as unknown as { protocol: string }).protocol };
+      const out: Record<string, unknown> = { protocol: wt.protocol };
       const read = async (r: ReadableStream<Uint8Array>): Promise<string> => {
         let s = "";
         for await (const c of r as unknown as AsyncIterable<Uint8Array>) s += new TextDecoder().decode(c);
