@@ -173,7 +173,11 @@ export class QuicEndpoint implements PacketSink {
     });
   }
 
+  private shut = false;
+
   send(packet: Uint8Array, to: HostPort): void {
+    // Connections may still be draining (timers) after the socket closed: drop their packets.
+    if (this.shut) return;
     this.socket.send(packet, to.port, to.host);
   }
 
@@ -184,6 +188,7 @@ export class QuicEndpoint implements PacketSink {
   async close(): Promise<void> {
     for (const c of new Set(this.routes.values())) c.close(0, "endpoint closing");
     await new Promise((r) => setTimeout(r, 20));
+    this.shut = true;
     await new Promise<void>((r) => this.socket.close(() => r()));
   }
 }
