@@ -1,16 +1,29 @@
 // Configuration errors name the file, the key path and the line, so an operator can fix the
-// config without reading code.
+// config without reading code: `relay.toml:7: [server] bind: "nope" is not host:port`.
+
+export interface Where {
+  file?: string;
+  key?: string;
+  line?: number;
+}
 
 export class ConfigError extends Error {
+  /** The config file as the user named it (undefined when the error came from env or flags). */
   readonly file: string | undefined;
+  /** Key path ("server.quic.idle_timeout"), or the environment variable / flag that was wrong. */
   readonly key: string | undefined;
+  /** 1-based line in `file`. */
   readonly line: number | undefined;
+  /** The message without its location prefix. */
   readonly detail: string;
 
-  constructor(detail: string, where: { file?: string; key?: string; line?: number } = {}) {
+  /** `label` overrides how the key is shown (e.g. "[server.quik]" for an unknown section). */
+  constructor(detail: string, where: Where & { label?: string } = {}) {
     const loc = where.file ? `${where.file}${where.line ? `:${where.line}` : ""}: ` : "";
-    const key = where.key ? `${keyLabel(where.key)}: ` : "";
+    const shown = where.label ?? (where.key ? keyLabel(where.key) : undefined);
+    const key = shown ? `${shown}: ` : "";
     super(`${loc}${key}${detail}`);
+    this.name = "ConfigError";
     this.file = where.file;
     this.key = where.key;
     this.line = where.line;
@@ -18,9 +31,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** "server.quic.idle_timeout" → "[server.quic] idle_timeout"; environment names pass through. */
+/** "server.quic.idle_timeout" → "[server.quic] idle_timeout"; environment names and flags pass through. */
 function keyLabel(key: string): string {
-  if (/^[A-Z_]+$/.test(key) || key.startsWith("--")) return key;
+  if (/^[A-Z0-9_]+$/.test(key) || key.startsWith("-")) return key;
   const i = key.lastIndexOf(".");
   return i < 0 ? `[${key}]` : `[${key.slice(0, i)}] ${key.slice(i + 1)}`;
 }
@@ -51,32 +64,4 @@ function distance(a: string, b: string): number {
     }
   }
   return row[b.length];
-}
-
-/**
- * Find the 1-based line of `key` inside `[section]` in TOML source. smol-toml reports no value
- * positions, so this scans table headers and `key =` lines; good enough for hand-written configs.
- */
-export function locate(source: string, section: string, key?: string): number | undefined {
-  const lines = source.split(/\r?\n/);
-  let current = "";
-  let sectionLine: number | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    const header = /^\[\s*([^\]\s]+)\s*\]/.exec(line);
-    if (header) {
-      current = header[1];
-      if (current === section && sectionLine === undefined) sectionLine = i + 1;
-      continue;
-    }
-    if (key === undefined) continue;
-    const kv = /^("?)([A-Za-z0-9_.-]+)\1\s*=/.exec(line);
-    if (!kv) continue;
-    // Dotted keys ("quic.idle_timeout = …" under [server]) count as deeper sections.
-    const full = current === "" ? kv[2] : `${current}.${kv[2]}`;
-    if (full === `${section}.${key}` || (section === "" && kv[2] === key)) return i + 1;
-    // Inline tables: `public = { publish = [...] }` — the key path lands on this line.
-    if (`${section}.${key}`.startsWith(`${full}.`)) return i + 1;
-  }
-  return sectionLine;
 }

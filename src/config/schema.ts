@@ -1,6 +1,6 @@
 // One table describes every configuration key: its type, default and documentation. The loader
-// validates against it, fills defaults from it, derives MOQ_* environment names from it, and the
-// tests check that relay.toml.example documents every entry.
+// validates against it and fills defaults from it, the MOQ_* environment names derive from it, and
+// the tests check that relay.toml.example documents every entry with its default.
 import { totalmem } from "node:os";
 
 export type KeyType =
@@ -19,17 +19,24 @@ export type KeyType =
 
 export interface KeySpec {
   type: KeyType;
-  /** Default value in its parsed form; undefined = unset. */
+  /** Default value in its TOML form ("25%", 30000); undefined = unset. */
   default?: unknown;
+  /** Smallest accepted value for int/size/duration keys, in bytes/ms/units. */
+  min?: number;
   doc: string;
 }
 
 export type Section = Record<string, KeySpec>;
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
+/** MoQ versions (ALPN identifiers) this relay speaks, most preferred first. */
 export const VERSIONS = ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql"] as const;
 
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+// Section order is the documentation order (relay.toml.example follows it).
 export const SCHEMA: Record<string, Section> = {
   server: {
     bind: { type: "bind", default: "[::]:4443", doc: "UDP for QUIC/WebTransport and TCP on the same port for HTTP/WebSocket" },
@@ -39,12 +46,12 @@ export const SCHEMA: Record<string, Section> = {
     udp: { type: "bool", default: true, doc: "serve WebTransport and raw QUIC on UDP" },
   },
   "server.quic": {
-    idle_timeout: { type: "duration", default: 30_000, doc: "close a connection after this long without packets" },
-    keep_alive: { type: "duration", default: 5_000, doc: "send a keep-alive when idle this long (0 = off)" },
-    stream_window: { type: "size", default: 16 * MiB, doc: "receive window per stream" },
-    connection_window: { type: "size", default: 64 * MiB, doc: "receive window per connection" },
-    max_streams: { type: "int", default: 10_000, doc: "concurrent peer-opened streams of each kind" },
-    socket_buffer: { type: "size", default: 8 * MiB, doc: "UDP socket buffer request (the kernel may clamp it)" },
+    idle_timeout: { type: "duration", default: "30s", doc: "close a connection after this long without packets" },
+    keep_alive: { type: "duration", default: "5s", doc: "send a keep-alive when idle this long (0 = off)" },
+    stream_window: { type: "size", default: "16MiB", min: 64 * KiB, doc: "receive window per stream" },
+    connection_window: { type: "size", default: "64MiB", min: 64 * KiB, doc: "receive window per connection" },
+    max_streams: { type: "int", default: 10_000, min: 1, doc: "concurrent peer-opened streams of each kind" },
+    socket_buffer: { type: "size", default: "8MiB", doc: "UDP socket buffer request (the kernel may clamp it)" },
   },
   tls: {
     cert: { type: "path", doc: "PEM certificate chain" },
@@ -54,48 +61,64 @@ export const SCHEMA: Record<string, Section> = {
     fingerprints: { type: "strings", default: [], doc: "SHA-256 (hex) of peer certificates to accept when dialing" },
   },
   auth: {
+    public: { type: "public", default: { publish: [], subscribe: [] }, doc: "anonymous access: a prefix, a list, or { publish = [...], subscribe = [...] }" },
     key: { type: "path", doc: "JWK file that verifies tokens" },
     keys: { type: "paths", default: [], doc: "several JWK files, chosen by the token's kid" },
     jwks: { type: "path-or-url", doc: "a JWKS document (file or https URL)" },
-    refresh: { type: "duration", default: 60_000, doc: "how often key files and JWKS are re-read" },
-    public: { type: "public", default: { publish: [], subscribe: [] }, doc: "anonymous access: a prefix, a list, or { publish = [...], subscribe = [...] }" },
+    refresh: { type: "duration", default: "1m", doc: "how often key files and JWKS are re-read (0 = never)" },
   },
   cluster: {
     nodes: { type: "strings", default: [], doc: "peer relay URLs (this relay's own node is skipped)" },
     token: { type: "path", doc: "JWT file presented to peers" },
     node: { type: "string", doc: "this relay's own URL" },
-    linger: { type: "duration", default: 5_000, doc: "keep a dead peer's broadcasts announced this long" },
+    linger: { type: "duration", default: "5s", doc: "keep a dead peer's broadcasts announced this long" },
   },
   log: {
-    level: { type: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] }, default: "info", doc: "log level" },
+    level: { type: { enum: LOG_LEVELS }, default: "info", doc: "log level" },
     format: { type: { enum: ["auto", "json", "pretty"] }, default: "auto", doc: "auto = pretty on a terminal, JSON otherwise" },
   },
   cache: {
-    max_bytes: { type: "size", default: "25%", doc: "byte budget for cached groups across all tracks (bytes, \"512MiB\" or \"25%\" of RAM)" },
-    max_age: { type: "duration", default: 30_000, doc: "ceiling on how long an older group is kept" },
-    linger: { type: "duration", default: 5_000, doc: "keep an upstream subscription warm after its last viewer leaves" },
+    max_bytes: { type: "size", default: "25%", min: 1 * MiB, doc: "byte budget for cached groups across all tracks (bytes, \"512MiB\" or \"25%\" of RAM)" },
+    max_age: { type: "duration", default: "30s", doc: "ceiling on how long an older group is kept" },
+    linger: { type: "duration", default: "5s", doc: "keep an upstream subscription warm after its last viewer leaves" },
   },
   limits: {
     max_sessions: { type: "int", default: 10_000, doc: "concurrent sessions (0 = unlimited)" },
     max_sessions_per_ip: { type: "int", default: 0, doc: "concurrent sessions from one address (0 = unlimited)" },
-    max_message_size: { type: "size", default: 64 * 1024, doc: "largest moq-lite control message" },
-    max_frame_size: { type: "size", default: 16 * MiB, doc: "largest frame payload" },
-    max_broadcasts_per_session: { type: "int", default: 1_000, doc: "broadcasts one session may publish" },
-    max_subscriptions_per_session: { type: "int", default: 10_000, doc: "subscriptions one session may hold" },
-    handshake_timeout: { type: "duration", default: 10_000, doc: "time from connect to MoQ setup" },
-    subscriber_queue_groups: { type: "int", default: 4, doc: "groups in flight per viewer before it skips to the newest" },
+    max_message_size: { type: "size", default: "64KiB", min: 1 * KiB, doc: "largest moq-lite control message" },
+    max_frame_size: { type: "size", default: "16MiB", min: 1 * KiB, doc: "largest frame payload" },
+    max_broadcasts_per_session: { type: "int", default: 1_000, min: 1, doc: "broadcasts one session may publish" },
+    max_subscriptions_per_session: { type: "int", default: 10_000, min: 1, doc: "subscriptions one session may hold" },
+    handshake_timeout: { type: "duration", default: "10s", min: 100, doc: "time from connect to MoQ setup" },
+    subscriber_queue_groups: { type: "int", default: 4, min: 1, doc: "groups in flight per viewer before it skips to the newest" },
   },
   http: {
     cors: { type: "string", default: "*", doc: "Access-Control-Allow-Origin for relay routes" },
     websocket: { type: "bool", default: true, doc: "accept QMux over WebSocket on the TCP port" },
-    ping_interval: { type: "duration", default: 5_000, doc: "WebSocket keep-alive interval" },
-    fetch_timeout: { type: "duration", default: 30_000, doc: "how long /fetch waits for a broadcast or group" },
+    ping_interval: { type: "duration", default: "5s", doc: "WebSocket keep-alive ping interval" },
+    fetch_timeout: { type: "duration", default: "30s", min: 1, doc: "how long /fetch waits for a broadcast or group" },
     ops_bind: { type: "bind", doc: "separate listener for /health, /ready and /metrics (unset = the main TCP port)" },
-    drain_timeout: { type: "duration", default: 30_000, doc: "on SIGTERM, how long sessions get to finish" },
+    drain_timeout: { type: "duration", default: "30s", doc: "on SIGTERM, how long sessions get to finish" },
   },
 };
 
-/** Total memory, for percentage sizes; cgroup limits are honoured when present. */
+/** The spec for "section.key" (sections may be dotted: "server.quic.idle_timeout"). */
+export function specOf(path: string): KeySpec | undefined {
+  const i = path.lastIndexOf(".");
+  return i < 0 ? undefined : SCHEMA[path.slice(0, i)]?.[path.slice(i + 1)];
+}
+
+/** Every key path, in documentation order. */
+export function keyPaths(): string[] {
+  return Object.entries(SCHEMA).flatMap(([s, keys]) => Object.keys(keys).map((k) => `${s}.${k}`));
+}
+
+/**
+ * Memory that percentage sizes refer to: the machine's RAM, or the container's cgroup limit when
+ * that is smaller (25% of the host's RAM inside a 2 GiB container would get the relay OOM-killed).
+ */
 export function memoryLimit(): number {
-  return totalmem();
+  const total = totalmem();
+  const constrained = process.constrainedMemory();
+  return constrained > 0 && constrained < total ? constrained : total;
 }

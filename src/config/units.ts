@@ -45,6 +45,11 @@ export function parseDuration(v: unknown): number {
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
+/** An IP address or a DNS name (as a certificate subject or a bind host). */
+export function isHost(host: string): boolean {
+  return isIP(host) !== 0 || HOSTNAME.test(host);
+}
+
 /** "host:port" or "[v6]:port" → parts. Port 0 means an ephemeral port (tests). */
 export function parseBind(v: string): { host: string; port: number } {
   let host: string;
@@ -59,8 +64,8 @@ export function parseBind(v: string): { host: string; port: number } {
     if (i <= 0 || v.indexOf(":") !== i) throw new Error(`"${v}" is not host:port (IPv6 needs brackets: "[::]:4443")`);
     host = v.slice(0, i);
     port = v.slice(i + 1);
-    if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new Error(`"${v}": "${host}" is not an IP address or host name`);
+    if (!isHost(host)) throw new Error(`"${v}": "${host}" is not an IP address or host name`);
   }
-  if (!/^\d+$/.test(port) || Number(port) > 65535) throw new Error(`"${v}": port must be 0..65535`);
+  if (!/^\d+$/.test(port) || Number(port) > 65535) throw new Error(`"${v}": port must be 1..65535 (0 = any free port)`);
   return { host, port: Number(port) };
 }
