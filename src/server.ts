@@ -73,7 +73,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const hop = BigInt(webcrypto.getRandomValues(new Uint32Array(1))[0]) * 0x200000n + BigInt(webcrypto.getRandomValues(new Uint32Array(1))[0] & 0x1fffff) + 1n;
   let draining = false;
 
-  const accept = (session: Session, grant: Grant): void => {
+  const accept = (session: Session, grant: Grant, authorizeSetup?: (path: string) => Promise<Grant>): void => {
     const slog = log.child({ transport: session.transport, remote: session.remote, path: grant.root, protocol: session.protocol || "legacy" });
     const closed = sessions.run(session.remote, (id) => {
       slog.info({ session: id, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session accepted");
@@ -85,6 +85,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
         hop,
         log: slog.child({ session: id }),
         legacy: config.server.versions.includes("moql"),
+        authorizeSetup,
       });
     });
     void closed.then((info) => slog.info({ session: info.id, code: info.code, reason: info.reason }, "session closed"));
@@ -107,6 +108,23 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
       }
       throw err;
     }
+  };
+
+  const rawQuic = (conn: Session): void => {
+    const base = conn.url;
+    const viaSetup = async (pathAndQuery: string): Promise<Grant> => {
+      const url = new URL(pathAndQuery.startsWith("/") ? pathAndQuery : `/${pathAndQuery}`, base);
+      const d = await authorize(url, conn.remote);
+      if (!d.ok) throw Object.assign(new Error(d.reason), { reason: d.reason });
+      conn.url = url;
+      return d.value;
+    };
+    // Before SETUP the session has no rights at all; lite-03/04 (no SETUP) get the "/" grant now.
+    if (conn.protocol === "moq-lite-05") {
+      accept(conn, { root: "", publish: [], subscribe: [], cluster: false, anonymous: true }, viaSetup);
+      return;
+    }
+    void authorize(conn.url, conn.remote).then((d) => (d.ok ? accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason)));
   };
 
   const router = new Router(config.http.cors);
@@ -160,8 +178,9 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
             onSession: accept,
           }).start();
         } else {
-          // Raw QUIC with a MoQ ALPN: the URL path would ride in SETUP; the session is scoped to "/".
-          void authorize(conn.url, conn.remote).then((d) => (d.ok ? accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason)));
+          // Raw QUIC with a MoQ ALPN: lite-05 carries the path and token in SETUP; older versions
+          // have no SETUP, so they are scoped to "/".
+          rawQuic(conn);
         }
       };
     }

@@ -31,13 +31,18 @@ export interface LiteContext {
   log: Logger;
   /** Accept the legacy in-band SETUP (lite-02/01). */
   legacy: boolean;
+  /**
+   * Raw QUIC has no URL: the path and `?jwt=` ride in the client's lite-05 SETUP. When set, the
+   * session waits for that SETUP and authorises it before serving anything.
+   */
+  authorizeSetup?: (pathAndQuery: string) => Promise<Grant>;
 }
 
 export class LiteSession {
   version: Version = Version.Lite05;
   readonly id: number;
   readonly origin: Origin;
-  readonly grant: Grant;
+  grant: Grant;
   readonly limits: LimitsConfig;
   readonly hop: bigint;
   readonly log: Logger;
@@ -68,7 +73,14 @@ export class LiteSession {
     t.onUni = (s) => this.uni(s);
     t.onDatagram = null; // datagrams from clients are not forwarded yet; streams carry everything
     const alpn = versionFromAlpn(t.protocol);
-    if (alpn !== undefined) {
+    if (alpn !== undefined && this.ctx.authorizeSetup !== undefined && hasSetupStream(alpn)) {
+      // Wait (bounded) for the SETUP that carries the path and token.
+      this.version = alpn;
+      const timer = setTimeout(() => {
+        if (!this.negotiated) this.close(Code.Timeout, "no SETUP received");
+      }, this.limits.handshake_timeout);
+      timer.unref();
+    } else if (alpn !== undefined) {
       this.version = alpn;
       this.ready();
     } else if (!this.ctx.legacy) {
@@ -80,17 +92,21 @@ export class LiteSession {
       }, this.limits.handshake_timeout);
       timer.unref();
     }
-    if (this.grant.expiresAt !== undefined) {
-      const ms = this.grant.expiresAt - Date.now();
-      this.expiry = setTimeout(() => {
-        this.log.info({ reason: "expired" }, "credential expired, closing session");
-        this.close(Code.Unauthorized, "token expired");
-      }, Math.max(0, ms));
-      this.expiry.unref();
-    }
+    this.armExpiry();
     const info = await t.closed;
     this.cleanup();
     return this.closedInfo ?? info;
+  }
+
+  /** Close the session when its token expires (checked again if the grant changes). */
+  private armExpiry(): void {
+    clearTimeout(this.expiry);
+    if (this.grant.expiresAt === undefined) return;
+    this.expiry = setTimeout(() => {
+      this.log.info({ reason: "expired" }, "credential expired, closing session");
+      this.close(Code.Unauthorized, "token expired");
+    }, Math.max(0, this.grant.expiresAt - Date.now()));
+    this.expiry.unref();
   }
 
   private ready(): void {
@@ -255,6 +271,20 @@ export class LiteSession {
             if (setup === undefined) return;
             this.log.debug({ origin: setup.origin.toString(), role: setup.role }, "client SETUP");
             stream.onData = () => undefined;
+            const authorize = this.ctx.authorizeSetup;
+            if (authorize !== undefined && !this.negotiated) {
+              authorize(setup.path ?? "/").then(
+                (grant) => {
+                  this.grant = grant;
+                  this.armExpiry();
+                  this.ready();
+                },
+                (err: unknown) => {
+                  this.log.warn({ reason: (err as { reason?: string }).reason ?? String(err) }, "session unauthorized");
+                  this.close(Code.Unauthorized, err instanceof Error ? err.message : "unauthorized");
+                },
+              );
+            }
           } else {
             stream.stop(Code.UnexpectedStream);
           }
