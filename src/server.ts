@@ -15,6 +15,7 @@ import { WebSocketAcceptor } from "./transport/websocket/server.js";
 import { QuicEndpoint } from "./transport/quic/endpoint.js";
 import { loadNative } from "./transport/quic/native.js";
 import { H3Connection } from "./transport/h3/connection.js";
+import { startFails } from "./transport/fails.js";
 import type { Logger } from "./util/log.js";
 
 export interface RelayHandle {
@@ -154,36 +155,62 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   }
 
   let quic: QuicEndpoint | undefined;
-  if (config.server.udp) {
-    if (loadNative() === null) {
-      log.warn("QUIC is unavailable on this platform (optional @matrixai/quic-linux-x64 missing): serving TCP only");
-    } else {
-      // Same port number as TCP, so a browser given one URL finds both.
-      quic = await QuicEndpoint.bind({ host: config.server.host, port: tcp?.port ?? config.server.port, alpns: ["h3", ...config.server.versions], cert: certs.current, quic: config.server.quic, log });
-      certs.onChange((c) => quic?.setCertificate(c.certPem, c.keyPem));
-      const q = quic;
-      q.onConnection = (conn) => {
-        if (conn.protocol === "h3") {
-          new H3Connection<Grant>(conn, {
-            log: log.child({ transport: "webtransport", remote: conn.remote }),
-            maxSessions: 16,
-            maxFrame: config.limits.max_message_size * 4,
-            accept: async (req) => {
-              const d = await authorize(req.url, req.remote);
-              if (!d.ok) return d;
-              // The first protocol in the client's list that we serve (what @moq/net expects).
-              const protocol = req.protocols.find((p) => config.server.versions.includes(p));
-              return { ok: true, protocol, value: d.value };
-            },
-            onSession: accept,
-          }).start();
-        } else {
-          // Raw QUIC with a MoQ ALPN: lite-05 carries the path and token in SETUP; older versions
-          // have no SETUP, so they are scoped to "/".
-          rawQuic(conn);
-        }
-      };
+  let fails: { close(): void } | undefined;
+  try {
+    if (config.server.udp && config.server.engine === "fails-quiche") {
+      fails = await startFails({
+        host: config.server.host,
+        port: tcp?.port ?? config.server.port,
+        certPem: certs.current.certPem,
+        keyPem: certs.current.keyPem,
+        log,
+        authorize: async (url, remote) => {
+          const d = await authorize(url, remote);
+          return d.ok ? 200 : d.status;
+        },
+        onSession: (session) =>
+          void authorize(session.url, session.remote).then((d) => (d.ok ? accept(session, d.value) : session.close(Code.Unauthorized, d.reason))),
+      });
+    } else if (config.server.udp) {
+      if (loadNative() === null) {
+        if (config.server.engine === "native") throw new Error('engine "native" needs @matrixai/quic-linux-x64, which is not installed for this platform');
+        log.warn("QUIC is unavailable on this platform (optional @matrixai/quic-linux-x64 missing): serving TCP only");
+      } else {
+        // Same port number as TCP, so a browser given one URL finds both.
+        quic = await QuicEndpoint.bind({ host: config.server.host, port: tcp?.port ?? config.server.port, alpns: ["h3", ...config.server.versions], cert: certs.current, quic: config.server.quic, log });
+        certs.onChange((c) => quic?.setCertificate(c.certPem, c.keyPem));
+        const q = quic;
+        q.onConnection = (conn) => {
+          if (conn.protocol === "h3") {
+            new H3Connection<Grant>(conn, {
+              log: log.child({ transport: "webtransport", remote: conn.remote }),
+              maxSessions: 16,
+              maxFrame: config.limits.max_message_size * 4,
+              accept: async (req) => {
+                const d = await authorize(req.url, req.remote);
+                if (!d.ok) return d;
+                // The first protocol in the client's list that we serve (what @moq/net expects).
+                const protocol = req.protocols.find((p) => config.server.versions.includes(p));
+                return { ok: true, protocol, value: d.value };
+              },
+              onSession: accept,
+            }).start();
+          } else {
+            // Raw QUIC with a MoQ ALPN: lite-05 carries the path and token in SETUP; older versions
+            // have no SETUP, so they are scoped to "/".
+            rawQuic(conn);
+          }
+        };
+      }
     }
+
+  } catch (err) {
+    // Release what already started, so a failed start leaves no port or timer behind.
+    ws?.close();
+    await tcp?.close();
+    auth.close();
+    certs.close();
+    throw err;
   }
 
   // Parts of the configuration whose behaviour has not landed yet: say so rather than pretend.
@@ -205,6 +232,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
       for (const s of sessions.live.values()) s.close(0, "relay shutting down");
       ws?.close();
       await quic?.close();
+      fails?.close();
       await tcp?.close(100);
       origin.close();
       auth.close();
