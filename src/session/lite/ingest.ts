@@ -11,7 +11,7 @@ import { Code, MoqError } from "../error.js";
 import { Announce, AnnounceInit, AnnounceOk, AnnounceRequest } from "./announce.js";
 import type { ChunkBuffer } from "./buffer.js";
 import { GroupParser } from "./group.js";
-import { readStream, send } from "./io.js";
+import { guardStream, readStream, send } from "./io.js";
 import type { LiteSession } from "./session.js";
 import { Bidi } from "./stream.js";
 import { decodeSubscribeResponse, Subscribe } from "./subscribe.js";
@@ -217,26 +217,22 @@ export class Ingest {
       // Lite-04 and older carry no timestamps: stamp arrival time in ms (timescale 1000).
       frame: (ts, payload) => group?.append(timestamps ? ts : Date.now(), payload),
     });
-    let dead = false;
-    const guard = (fn: () => void): void => {
-      if (dead) return;
-      try {
-        fn();
-      } catch (err) {
-        dead = true;
-        recv.stop(0);
+    const feed = guardStream(
+      recv,
+      {
+        data: (chunk) => parser.push(chunk),
+        end: () => {
+          parser.end();
+          group?.finish();
+        },
+        reset: (code) => group?.abort(code),
+      },
+      (err) => {
         if (err instanceof MoqError && err.code === Code.Cancel) return; // unknown subscription: just stop it
         group?.abort(Code.Decode);
         this.s.fail(err);
-      }
-    };
-    recv.onData = (chunk) => guard(() => parser.push(chunk));
-    recv.onEnd = () =>
-      guard(() => {
-        parser.end();
-        group?.finish();
-      });
-    recv.onReset = (code) => guard(() => group?.abort(code));
-    if (head !== undefined && head.length > 0) guard(() => parser.push(head));
+      },
+    );
+    if (head !== undefined && head.length > 0) feed(head);
   }
 }

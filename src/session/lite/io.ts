@@ -11,12 +11,18 @@ export interface ReadHandlers {
   reset?(code: number): void;
 }
 
+export interface ChunkHandlers {
+  data(chunk: Uint8Array): void;
+  end?(): void;
+  reset?(code: number): void;
+}
+
 /**
- * Route a stream's input to `h`. Errors thrown while parsing go to `fail` (the session decides
- * whether that is fatal); the stream is stopped either way.
+ * Route a stream's raw chunks to `h`. The first error thrown by a handler stops the stream and
+ * goes to `fail` (the session decides whether it is fatal); nothing is delivered after that.
+ * Returns a function that feeds bytes the caller had already read (same guard).
  */
-export function readStream(recv: RecvStream, limit: number, h: ReadHandlers, fail: (err: unknown) => void, initial?: ChunkBuffer): ChunkBuffer {
-  const buf = initial ?? new ChunkBuffer(limit);
+export function guardStream(recv: RecvStream, h: ChunkHandlers, fail: (err: unknown) => void): (chunk: Uint8Array) => void {
   let dead = false;
   const guard = (fn: () => void): void => {
     if (dead) return;
@@ -28,13 +34,27 @@ export function readStream(recv: RecvStream, limit: number, h: ReadHandlers, fai
       fail(err);
     }
   };
-  recv.onData = (chunk) =>
-    guard(() => {
-      buf.push(chunk);
-      h.data(buf);
-    });
+  recv.onData = (chunk) => guard(() => h.data(chunk));
   recv.onEnd = () => guard(() => h.end?.());
   recv.onReset = (code) => guard(() => h.reset?.(code));
+  return (chunk) => guard(() => h.data(chunk));
+}
+
+/** Route a stream's input through a ChunkBuffer to a message parser (see guardStream). */
+export function readStream(recv: RecvStream, limit: number, h: ReadHandlers, fail: (err: unknown) => void, initial?: ChunkBuffer): ChunkBuffer {
+  const buf = initial ?? new ChunkBuffer(limit);
+  guardStream(
+    recv,
+    {
+      data: (chunk) => {
+        buf.push(chunk);
+        h.data(buf);
+      },
+      end: () => h.end?.(),
+      reset: (code) => h.reset?.(code),
+    },
+    fail,
+  );
   return buf;
 }
 
