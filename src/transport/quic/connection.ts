@@ -238,6 +238,15 @@ export class QuicConnection implements Session, StreamHost {
         }
         if (n === null || n === 0) break; // no flow-control credit: quiche lists it writable later
         s.consumed(n);
+        if (s.priorityDirty) {
+          // quiche schedules by urgency, round-robin within one (incremental): viewers' priorities.
+          s.priorityDirty = false;
+          try {
+            c.streamPriority(s.id, s.urgency, true);
+          } catch {
+            // A finished stream has nothing left to schedule.
+          }
+        }
         const stop = this.pendingStops.get(s.id);
         if (stop !== undefined) {
           this.pendingStops.delete(s.id);

@@ -14,7 +14,9 @@ export interface StreamHost {
 const HIGH_WATER = 256 * 1024;
 
 export class QuicSendHalf implements SendStream {
-  priority = 0;
+  private rank = 0;
+  /** The rank changed and quiche has not been told (it only knows streams once written). */
+  priorityDirty = false;
   onDrain: (() => void) | null = null;
   onStop: ((code: number) => void) | null = null;
   writableLength = 0;
@@ -30,6 +32,21 @@ export class QuicSendHalf implements SendStream {
     readonly id: number,
     private readonly host: StreamHost,
   ) {}
+
+  get priority(): number {
+    return this.rank;
+  }
+
+  set priority(p: number) {
+    if (p === this.rank) return;
+    this.rank = p;
+    this.priorityDirty = true;
+  }
+
+  /** QUIC urgency 0 (first) .. 7 (last) for our 0..255 rank. */
+  get urgency(): number {
+    return Math.min(7, Math.max(0, this.rank >> 5));
+  }
 
   write(chunk: Uint8Array): boolean {
     if (this.dead || this.fin) return false;
