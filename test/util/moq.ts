@@ -1,92 +1,92 @@
-// Typed helpers over the real @moq/net client (Node: QMux over WebSocket), every wait bounded.
+// Typed helpers over the real @moq/net client in Node, where it speaks QMux over WebSocket only
+// (Node has no WebTransport). The helpers themselves live in ./page/core.ts so the Chromium page
+// drives the client exactly the same way.
 import "./polyfill.js";
-import * as Moq from "@moq/net";
-import QmuxSession from "@moq/qmux";
+import { WebSocket } from "ws";
+import { connectMoq, DEFAULT_TIMEOUT_MS, within, type Conn } from "./page/core.js";
 
-export type Conn = Awaited<ReturnType<typeof Moq.Connection.connect>>;
+export {
+  Announcements,
+  BroadcastWriter,
+  DEFAULT_TIMEOUT_MS,
+  describeError,
+  publish,
+  publishBroadcast,
+  Publisher,
+  Reader,
+  subscribe,
+  toBytes,
+  TrackWriter,
+  waitAnnounced,
+  waitUntil,
+  Waiters,
+  watchAnnounced,
+  within,
+  writeFrames,
+  type AnnounceEvent,
+  type Conn,
+  type FrameInput,
+  type GroupOptions,
+  type ReceivedFrame,
+  type ReceivedGroup,
+  type SubscribeOptions,
+} from "./page/core.js";
 
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+export interface ConnectOptions {
+  /**
+   * Pin one protocol (e.g. "moq-lite-04", "moq-lite-03", "moql" for legacy lite-02), or a
+   * "qmux-0X.<alpn>" pair to pin the QMux wire version too. Default: whatever the client
+   * offers first (moq-lite-05).
+   */
+  protocol?: string;
+  /** Bound on the whole connect (default 5 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Connect like a Node app would: `http://host:port/root` dials `ws://host:port/root` with QMux.
+ * The connection's `version` is the negotiated protocol, `close()` ends it, `closed` settles
+ * when it ends. A refused handshake (e.g. HTTP 401) rejects.
+ */
+export function connect(url: string | URL, opts: ConnectOptions = {}): Promise<Conn> {
+  return connectMoq(new URL(url), {
+    protocol: opts.protocol,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    // No WebTransport in Node, so no head start to wait out.
+    props: { websocket: { delay: 0 } },
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Connect like a Node app would; `protocol` pins a version through a prebuilt QMux transport. */
-export async function connect(url: URL, opts: { protocol?: string } = {}): Promise<Conn> {
-  if (opts.protocol !== undefined) {
-    const ws = new URL(url);
-    ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
-    const transport = new QmuxSession(ws, { protocols: [opts.protocol], versions: { [opts.protocol]: null }, requireProtocol: true });
-    await within(transport.ready, 5000, `WebSocket handshake for ${opts.protocol}`);
-    return within(Moq.Connection.connect(url, { transport: transport as unknown as NonNullable<Parameters<typeof Moq.Connection.connect>[1]>["transport"] }), 5000, `connect ${url.pathname} (${opts.protocol})`);
-  }
-  return within(Moq.Connection.connect(url, { websocket: { delay: 0 } }), 5000, `connect ${url.pathname}`);
+export interface UpgradeResult {
+  /** 101 when the WebSocket upgrade was accepted, else the HTTP status (401, 403, 400…). */
+  status: number;
+  /** The Sec-WebSocket-Protocol the server chose (101 only). */
+  protocol?: string;
+  /** The response body of a refused upgrade. */
+  body?: string;
 }
 
-export interface Publisher {
-  broadcast: Moq.Broadcast.Producer;
-  track: Moq.Track.Producer;
-  /** Write a whole group of frames; returns the group so callers may keep it open. */
-  group(frames: Array<Uint8Array | string>, keepOpen?: boolean): Moq.Group.Producer;
-}
-
-export function publish(conn: Conn, path: string, trackName: string): Publisher {
-  const broadcast = new Moq.Broadcast.Producer();
-  const track = broadcast.createTrack(trackName);
-  conn.publish(Moq.Path.from(path), broadcast);
-  return {
-    broadcast,
-    track,
-    group(frames, keepOpen = false) {
-      const g = track.appendGroup();
-      for (const f of frames) {
-        if (typeof f === "string") g.writeString(f);
-        else g.writeFrame({ payload: f, timestamp: Moq.Time.Timestamp.now() });
-      }
-      if (!keepOpen) g.close();
-      return g;
-    },
-  };
-}
-
-/** Wait until `path` (relative to `prefix`) is announced active. */
-export async function waitAnnounced(conn: Conn, path: string, prefix = "", ms = 5000): Promise<void> {
-  const announced = conn.announced(Moq.Path.from(prefix));
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      const e = await announced.next();
-      if (e === undefined) throw new Error("announcements ended");
-      if (e.path === path && e.active) return;
-    }
-  };
-  await within(loop(), ms, `announcement of ${path}`);
-}
-
-export interface ReceivedGroup {
-  sequence: number;
-  frames: Uint8Array[];
-}
-
-export interface Reader {
-  sub: Moq.Track.Subscriber;
-  nextGroup(ms?: number): Promise<ReceivedGroup>;
-}
-
-export function subscribe(conn: Conn, path: string, trackName: string): Reader {
-  const sub = conn.consume(Moq.Path.from(path)).subscribe(trackName, { priority: 0 });
-  return {
-    sub,
-    async nextGroup(ms = 5000) {
-      const read = async (): Promise<ReceivedGroup> => {
-        const g = await sub.recvGroup();
-        if (g === undefined) throw new Error("subscription ended");
-        const frames: Uint8Array[] = [];
-        for (let f = await g.readFrame(); f !== undefined; f = await g.readFrame()) frames.push(f.payload);
-        return { sequence: (g as unknown as { sequence: number }).sequence, frames };
-      };
-      return within(read(), ms, `a group of ${path}/${trackName}`);
-    },
-  };
+/**
+ * Try only the WebSocket upgrade that `connect` would do, and report the HTTP outcome; the
+ * client itself hides the status of a refused upgrade. Offers `protocols` as given (default:
+ * moq-lite-05 on each qmux version, the client's first choices).
+ */
+export function upgrade(url: string | URL, protocols = ["qmux-02.moq-lite-05", "qmux-01.moq-lite-05", "qmux-00.moq-lite-05"], ms = DEFAULT_TIMEOUT_MS): Promise<UpgradeResult> {
+  const ws = new URL(url);
+  ws.protocol = ws.protocol === "https:" ? "wss:" : ws.protocol === "http:" ? "ws:" : ws.protocol;
+  const socket = new WebSocket(ws, protocols);
+  const result = new Promise<UpgradeResult>((resolve, reject) => {
+    socket.once("open", () => {
+      resolve({ status: 101, protocol: socket.protocol });
+      socket.terminate();
+    });
+    socket.once("unexpected-response", (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    socket.once("error", reject);
+  });
+  return within(result, ms, `the WebSocket upgrade at ${ws.href}`, () => socket.terminate());
 }

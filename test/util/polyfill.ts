@@ -5,3 +5,22 @@ import { WebSocket } from "ws";
 
 const G = globalThis as unknown as { WebSocket?: unknown };
 if (G.WebSocket === undefined) G.WebSocket = WebSocket;
+
+// @moq/net narrates every connection through console.debug, warns on each WebSocket connect
+// (the only transport Node has) and prints a stack for every normal close (code 0), burying
+// what a failing test printed. Nothing else in the test processes logs through console.debug.
+// MOQ_TEST_LOG=1 keeps it all.
+if (!process.env.MOQ_TEST_LOG) {
+  console.debug = () => undefined;
+  const warn = console.warn.bind(console);
+  console.warn = (...args: unknown[]) => {
+    if (args.length === 2 && args[1] === "connected via WebSocket") return;
+    warn(...args);
+  };
+  const error = console.error.bind(console);
+  console.error = (...args: unknown[]) => {
+    const [what, err] = args;
+    if (what === "fatal error running connection" && err instanceof Error && /^Connection closed: 0\b/.test(err.message)) return;
+    error(...args);
+  };
+}

@@ -1,60 +1,95 @@
-// Runs inside headless Chromium: the real @moq/net client, driven by the test via page.evaluate.
-import * as Moq from "@moq/net";
+// Runs inside headless Chromium: the real @moq/net client, driven from Node through page.evaluate
+// (see ../browser.ts). It uses the same helpers as the Node harness (./core.ts).
+import { PAGE_GLOBAL, type ConnInfo, type PageApi, type WireGroup } from "./api.js";
+import { fromBase64, toBase64 } from "./bytes.js";
+import { connectPage } from "./connect.js";
+import { publish, subscribe, waitAnnounced, within, writeFrames, type Conn, type GroupProducer, type Publisher, type ReceivedGroup, type Reader } from "./core.js";
+import { installLegacyApi } from "./legacy.js";
 
-interface ConnectOptions {
-  /** Force the QMux/WebSocket path by hiding WebTransport. */
-  websocketOnly?: boolean;
-  /** Hex SHA-256 of the relay certificate, for WebTransport with a self-signed certificate. */
-  hash?: string;
+const conns = new Map<number, Conn>();
+const pubs = new Map<number, Publisher>();
+const openGroups = new Map<string, GroupProducer>();
+const readers = new Map<number, Reader>();
+let nextId = 1;
+
+function get<T>(map: Map<number, T>, id: number, kind: string): T {
+  const v = map.get(id);
+  if (v === undefined) throw new Error(`no ${kind} #${id} in this page`);
+  return v;
 }
 
-async function connect(url: string, opts: ConnectOptions): Promise<Awaited<ReturnType<typeof Moq.Connection.connect>>> {
-  if (opts.websocketOnly) (globalThis as { WebTransport?: unknown }).WebTransport = undefined;
-  return Moq.Connection.connect(new URL(url), {
-    websocket: opts.websocketOnly ? { delay: 0 } : { enabled: false },
-    webtransport: opts.hash ? { serverCertificateHashes: [{ value: opts.hash }] } : undefined,
-  });
+function wire(g: ReceivedGroup): WireGroup {
+  return { sequence: g.sequence, frames: g.frames.map(toBase64) };
 }
 
-const api = {
-  async subscribe(url: string, path: string, track: string, groups: number, opts: ConnectOptions): Promise<{ version: string; groups: Array<{ sequence: number; frames: string[] }> }> {
-    const conn = await connect(url, opts);
-    const announced = conn.announced(Moq.Path.from(""));
-    for (;;) {
-      const e = await announced.next();
-      if (e === undefined) throw new Error("announcements ended");
-      if (e.path === path && e.active) break;
-    }
-    const sub = conn.consume(Moq.Path.from(path)).subscribe(track, { priority: 0 });
-    (globalThis as { moqReady?: boolean }).moqReady = true;
-    const out: Array<{ sequence: number; frames: string[] }> = [];
-    while (out.length < groups) {
-      const g = await sub.recvGroup();
-      if (g === undefined) break;
-      const frames: string[] = [];
-      for (let f = await g.readFrame(); f !== undefined; f = await g.readFrame()) frames.push(new TextDecoder().decode(f.payload));
-      out.push({ sequence: (g as unknown as { sequence: number }).sequence, frames });
-    }
-    const version = conn.version;
-    conn.close();
-    return { version, groups: out };
+const api: PageApi = {
+  async connect(url, opts): Promise<ConnInfo> {
+    const conn = await connectPage(new URL(url), opts);
+    const id = nextId++;
+    conns.set(id, conn);
+    return { id, version: conn.version, transport: conn.transport };
   },
 
-  async publish(url: string, path: string, track: string, groups: string[][], opts: ConnectOptions): Promise<string> {
-    const conn = await connect(url, opts);
-    const bc = new Moq.Broadcast.Producer();
-    const t = bc.createTrack(track);
-    conn.publish(Moq.Path.from(path), bc);
-    // Keep publishing the same groups until the test closes the page: viewers may join late.
-    (globalThis as { moqPublish?: () => void }).moqPublish = () => {
-      for (const frames of groups) {
-        const g = t.appendGroup();
-        for (const f of frames) g.writeString(f);
-        g.close();
-      }
-    };
-    return conn.version;
+  async closeConn(id, ms) {
+    const conn = conns.get(id);
+    if (conn === undefined) return;
+    conns.delete(id);
+    conn.close();
+    await within(conn.closed.catch(() => undefined), ms, `connection #${id} to close`);
+  },
+
+  publish(conn, path, track) {
+    const id = nextId++;
+    pubs.set(id, publish(get(conns, conn, "connection"), path, track));
+    return id;
+  },
+
+  group(pub, frames, opts) {
+    const g = get(pubs, pub, "publisher").group(frames.map(fromBase64), opts);
+    if (opts.keepOpen) openGroups.set(`${pub}:${g.sequence}`, g);
+    return g.sequence;
+  },
+
+  writeFrames(pub, sequence, frames, close) {
+    const key = `${pub}:${sequence}`;
+    const g = openGroups.get(key);
+    if (g === undefined) throw new Error(`group ${sequence} of publisher #${pub} is not open`);
+    writeFrames(g, frames.map(fromBase64));
+    if (close) {
+      g.close();
+      openGroups.delete(key);
+    }
+  },
+
+  waitSubscribed: (pub, ms) => get(pubs, pub, "publisher").waitSubscribed(ms),
+
+  unpublish(pub) {
+    pubs.get(pub)?.close();
+    pubs.delete(pub);
+  },
+
+  waitAnnounced: (conn, prefix, path, ms) => waitAnnounced(get(conns, conn, "connection"), prefix, path, ms),
+
+  subscribe(conn, path, track) {
+    const id = nextId++;
+    readers.set(id, subscribe(get(conns, conn, "connection"), path, track));
+    return id;
+  },
+
+  nextGroup: async (reader, ms) => wire(await get(readers, reader, "reader").nextGroup(ms)),
+
+  readGroups: async (reader, count, ms) => (await get(readers, reader, "reader").readGroups(count, ms)).map(wire),
+
+  async nextFrame(reader, ms) {
+    const f = await get(readers, reader, "reader").nextFrame(ms);
+    return { group: f.group, index: f.index, payload: toBase64(f.payload) };
+  },
+
+  unsubscribe(reader) {
+    readers.get(reader)?.close();
+    readers.delete(reader);
   },
 };
 
-(globalThis as { moq?: typeof api }).moq = api;
+installLegacyApi();
+Reflect.set(globalThis, PAGE_GLOBAL, api);
