@@ -8,6 +8,7 @@ import type { Origin } from "../relay/origin.js";
 import type { Group } from "../relay/group.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import { join, normalize, stripPrefix } from "../util/path.js";
+import { registerCertificateRoute } from "./certificate.js";
 import { json, text, type Router } from "./router.js";
 
 export interface RouteContext {
@@ -20,7 +21,7 @@ export interface RouteContext {
 }
 
 export function registerRoutes(router: Router, ctx: RouteContext): void {
-  router.get("/certificate.sha256", (_req, res) => text(res, 200, ctx.certs.current.fingerprint));
+  registerCertificateRoute(router, ctx.certs);
   router.get("/health", (_req, res) => text(res, 200, "ok\n"));
   router.get("/ready", (_req, res) => (ctx.ready() ? text(res, 200, "ready\n") : text(res, 503, "draining\n")));
 

@@ -1,148 +1,179 @@
-// QMux over WebSocket on the relay's TCP port: Node clients of @moq/net use only this, browsers race
-// it 500 ms after WebTransport. The subprotocol carries the MoQ version ("qmux-02.moq-lite-05");
-// we choose by our own preference, and the application may refuse with an HTTP status before the
-// upgrade completes (so auth failures are real 401/403s, not a closed socket).
-import type { IncomingMessage } from "node:http";
+// QMux over WebSocket on the relay's TCP port, on any path (moq-wire §4). Node clients of @moq/net
+// use only this; browsers race it 500 ms after WebTransport. The subprotocol carries the MoQ
+// version ("qmux-02.moq-lite-05") and we choose it by our own preference. The application vets the
+// request before the upgrade completes, so a refusal is a real HTTP status (401, 403, 429…) rather
+// than a socket that opens and dies.
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import "../../util/node20.js";
-import QmuxSession, { selectSubprotocol, StreamError } from "@moq/qmux";
+import QmuxSession from "@moq/qmux";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Session } from "../session.js";
-import { WtSession, type WtLike } from "../wt-adapter.js";
 import type { Logger } from "../../util/log.js";
+import { KeepAlive } from "./keepalive.js";
+import { WebSocketSession, type QmuxLike } from "./session.js";
+import { chooseSubprotocol } from "./subprotocol.js";
 
 export type Decision<T> = { ok: true; value: T } | { ok: false; status: number; reason: string };
 
+export interface UpgradeInfo {
+  /** What the client dialed: ws(s)://host[:port]/path?query (path = auth root, ?jwt= = token). */
+  url: URL;
+  /** "ip:port" of the peer. */
+  remote: string;
+  /** The MoQ protocol we would run ("" = legacy in-band SETUP). */
+  protocol: string;
+}
+
 export interface WebSocketOptions<T> {
-  /** MoQ ALPNs in our preference order. */
+  /** MoQ ALPNs in our preference order (config.server.versions). */
   versions: string[];
+  /** Keep-alive ping interval (ms); a peer silent for ~6 intervals is dropped. ≤ 0 disables. */
   pingInterval: number;
   log: Logger;
-  /** Veto hook, run before the upgrade. */
-  authorize(info: { url: URL; remote: string; protocol: string }): Promise<Decision<T>>;
+  /** Veto hook, run before the upgrade; a refusal is answered with its HTTP status. */
+  authorize(info: UpgradeInfo): Promise<Decision<T>>;
+  /** A session is up; `value` is what `authorize` returned for it. */
   onSession(session: Session, value: T): void;
-  /** Receive windows for QMux flow control. */
+  /** QMux receive window per stream (bytes). */
   streamWindow: number;
+  /** QMux receive window per connection (bytes). */
   connectionWindow: number;
+  /** Concurrent peer-opened streams of each direction. */
   maxStreams: number;
+  /** Bytes the WebSocket may buffer before qmux's scheduler waits (default 256 KiB). */
+  sendBuffer?: number;
 }
 
-const QMUX_VERSIONS = ["qmux-02", "qmux-01", "qmux-00"] as const;
-
-/** The app protocol inside a chosen subprotocol: "qmux-02.moq-lite-05" → "moq-lite-05"; bare → "". */
-export function appProtocol(subprotocol: string | undefined): string {
-  if (subprotocol === undefined) return "";
-  const dot = subprotocol.indexOf(".");
-  return dot < 0 ? "" : subprotocol.slice(dot + 1);
-}
+// A QMux record is at most 16382 bytes by default (qmux-00 frames 16384); anything far larger is
+// not a QMux peer.
+const MAX_MESSAGE = 64 * 1024;
 
 export class WebSocketAcceptor<T> {
   private readonly wss: WebSocketServer;
   private readonly chosen = new WeakMap<IncomingMessage, string>();
-  private readonly live = new Set<WebSocket>();
-  private readonly pinger: NodeJS.Timeout;
+  private readonly live = new Set<WebSocketSession>();
+  private readonly keepAlive: KeepAlive;
+  private closing = false;
 
   constructor(private readonly opts: WebSocketOptions<T>) {
+    this.keepAlive = new KeepAlive(opts.pingInterval);
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: 1 << 20,
+      maxPayload: MAX_MESSAGE,
       perMessageDeflate: false,
+      // Chosen before the upgrade (see upgrade()); false = answer without a subprotocol.
       handleProtocols: (_offered, req) => this.chosen.get(req) ?? false,
     });
-    const missed = new WeakMap<WebSocket, number>();
-    this.pinger = setInterval(() => {
-      for (const ws of this.live) {
-        const n = (missed.get(ws) ?? 0) + 1;
-        // A peer that answers no ping for ~6 intervals is gone (TCP may take minutes to notice).
-        if (n > 6) {
-          opts.log.info({ transport: "websocket" }, "peer silent; closing");
-          ws.terminate();
-          continue;
-        }
-        missed.set(ws, n);
-        ws.ping();
-      }
-    }, opts.pingInterval);
-    this.pinger.unref();
-    this.wss.on("connection", (ws) => {
-      this.live.add(ws);
-      ws.on("pong", () => missed.set(ws, 0));
-      ws.on("message", () => missed.set(ws, 0));
-      ws.once("close", () => this.live.delete(ws));
-    });
   }
 
-  /** Attach to an http server's 'upgrade' event. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.upgrade(req, socket, head).catch((err: unknown) => {
-      this.opts.log.warn({ err }, "websocket upgrade failed");
-      reject(socket, 500, "internal error");
-    });
+  /** Live WebSocket sessions. */
+  get sessions(): number {
+    return this.live.size;
   }
 
-  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const secure = socket instanceof TLSSocket;
-    const url = new URL(req.url ?? "/", `${secure ? "wss" : "ws"}://${req.headers.host ?? "relay"}`);
-    const remote = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}`;
-    const offered = req.headers["sec-websocket-protocol"];
-    let subprotocol: string | undefined;
-    if (offered !== undefined && offered.trim() !== "") {
-      subprotocol = selectSubprotocol(offered, {
-        protocols: this.opts.versions,
-        versions: Object.fromEntries(this.opts.versions.map((v) => [v, [...QMUX_VERSIONS]])),
-        requireProtocol: false,
-      });
-      if (subprotocol === undefined) {
-        this.opts.log.info({ remote, offered, transport: "websocket" }, "no supported subprotocol");
-        reject(socket, 400, "no supported subprotocol");
-        return;
-      }
-      this.chosen.set(req, subprotocol);
+  /** The http server's 'upgrade' listener. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Until ws takes the socket over, its errors are ours to swallow.
+    const onError = (): void => {
+      socket.destroy();
+    };
+    socket.on("error", onError);
+    this.upgrade(req, socket, head, onError).catch((err: unknown) => {
+      this.opts.log.error({ err, transport: "websocket" }, "websocket upgrade failed");
+      refuse(socket, 500, "internal error");
+    });
+  };
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onError: () => void): Promise<void> {
+    const { log } = this.opts;
+    const remote = remoteOf(req);
+    if (this.closing) return refuse(socket, 503, "relay is shutting down");
+    if (req.headers.upgrade?.toLowerCase() !== "websocket") return refuse(socket, 400, "only WebSocket upgrades are served here");
+    // Checked before authorize so a malformed handshake costs no token verification.
+    if (req.headers["sec-websocket-key"] === undefined) return refuse(socket, 400, "missing Sec-WebSocket-Key");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", `${socket instanceof TLSSocket ? "wss" : "ws"}://${req.headers.host ?? "relay"}`);
+    } catch {
+      return refuse(socket, 400, "bad request target or Host header");
     }
-    const protocol = appProtocol(subprotocol);
-    const decision = await this.opts.authorize({ url, remote, protocol });
-    if (!decision.ok) {
-      reject(socket, decision.status, decision.reason);
-      return;
+    const choice = chooseSubprotocol(req.headers["sec-websocket-protocol"], this.opts.versions);
+    if (!choice.ok) {
+      log.info({ remote, path: url.pathname, offered: req.headers["sec-websocket-protocol"], transport: "websocket" }, "websocket refused: no supported subprotocol");
+      return refuse(socket, 400, choice.reason);
     }
+    const decision = await this.opts.authorize({ url, remote, protocol: choice.protocol });
+    if (!decision.ok) return refuse(socket, decision.status, decision.reason);
+    if (socket.destroyed) return;
+    if (this.closing) return refuse(socket, 503, "relay is shutting down");
+    if (choice.subprotocol !== undefined) this.chosen.set(req, choice.subprotocol);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      // ws's event typings are narrower than qmux's WebSocketLike; the runtime shapes match.
-      const qmux = QmuxSession.accept(ws as unknown as Parameters<typeof QmuxSession.accept>[0], {
-        config: {
-          maxStreamsBidi: BigInt(this.opts.maxStreams),
-          maxStreamsUni: BigInt(this.opts.maxStreams),
-          maxData: BigInt(this.opts.connectionWindow),
-          maxStreamDataBidiLocal: BigInt(this.opts.streamWindow),
-          maxStreamDataBidiRemote: BigInt(this.opts.streamWindow),
-          maxStreamDataUni: BigInt(this.opts.streamWindow),
-        },
-        protocol: subprotocol,
-      });
-      const session = new WtSession(qmux as unknown as WtLike, {
-        transport: "websocket",
-        protocol,
-        url,
-        remote,
-        resetReason: (code) => new StreamError(code),
-      });
-      this.opts.onSession(session, decision.value);
+      socket.off("error", onError);
+      this.start(ws, { url, remote, subprotocol: choice.subprotocol ?? "", protocol: choice.protocol }, decision.value);
     });
   }
 
-  close(): void {
-    clearInterval(this.pinger);
-    for (const ws of this.live) ws.terminate();
+  private start(ws: WebSocket, info: { url: URL; remote: string; subprotocol: string; protocol: string }, value: T): void {
+    const o = this.opts;
+    const qmux = QmuxSession.accept(ws as unknown as Parameters<typeof QmuxSession.accept>[0], {
+      // Pass the value we echoed: the socket reports it too, but this leaves no doubt.
+      protocol: info.subprotocol,
+      sendBufferSize: o.sendBuffer ?? 256 * 1024,
+      config: {
+        maxStreamsBidi: BigInt(o.maxStreams),
+        maxStreamsUni: BigInt(o.maxStreams),
+        maxData: BigInt(o.connectionWindow),
+        maxStreamDataBidiLocal: BigInt(o.streamWindow),
+        maxStreamDataBidiRemote: BigInt(o.streamWindow),
+        maxStreamDataUni: BigInt(o.streamWindow),
+        // qmux's own idle timer (qmux-01+) agrees with our keep-alive; 0 leaves it to the peer.
+        maxIdleTimeout: BigInt(o.pingInterval > 0 ? o.pingInterval * 6 : 0),
+      },
+    });
+    const session = new WebSocketSession(qmux as unknown as QmuxLike, { ...info, terminate: () => ws.terminate() });
+    this.live.add(session);
+    this.keepAlive.watch(ws, () => {
+      o.log.info({ remote: info.remote, path: info.url.pathname, transport: "websocket" }, "peer silent; dropping the session");
+      session.expire("keep-alive timeout");
+    });
+    void session.closed.then((c) => {
+      this.live.delete(session);
+      o.log.debug({ remote: info.remote, code: c.code, reason: c.reason, by: c.remote ? "peer" : "us", transport: "websocket" }, "websocket session closed");
+      // qmux closes the socket itself after a close frame; make sure a dropped one is gone too.
+      setTimeout(() => ws.terminate(), 1000).unref();
+    });
+    o.log.debug({ remote: info.remote, path: info.url.pathname, protocol: info.protocol || "legacy", subprotocol: info.subprotocol, transport: "websocket" }, "websocket session accepted");
+    try {
+      o.onSession(session, value);
+    } catch (err) {
+      o.log.error({ err, transport: "websocket" }, "session handler failed");
+      session.close(0, "internal error");
+    }
+  }
+
+  /** Refuse new upgrades, close live sessions (code 0) and stop the keep-alive timer. */
+  close(reason = "relay shutting down"): void {
+    this.closing = true;
+    this.keepAlive.close();
+    for (const s of this.live) s.close(0, reason);
     this.wss.close();
   }
 }
 
-function reject(socket: Duplex, status: number, reason: string): void {
-  if (socket.destroyed) return;
-  const body = `${reason}\n`;
-  socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+/** "ip:port", with IPv4-mapped IPv6 addresses (from a dual-stack socket) shown as plain IPv4. */
+function remoteOf(req: IncomingMessage): string {
+  const addr = req.socket.remoteAddress ?? "?";
+  return `${addr.startsWith("::ffff:") ? addr.slice(7) : addr}:${req.socket.remotePort ?? 0}`;
 }
 
-function statusText(status: number): string {
-  return { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable" }[status] ?? "Error";
+/** Answer an upgrade request with an HTTP error and close the connection. */
+function refuse(socket: Duplex, status: number, reason: string): void {
+  if (socket.destroyed) return;
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
