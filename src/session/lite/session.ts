@@ -9,7 +9,6 @@ import { DecodeError, Writer } from "../../util/bytes.js";
 import type { Logger } from "../../util/log.js";
 import { Code, MoqError } from "../error.js";
 import { AnnounceRequest } from "./announce.js";
-import type { ChunkBuffer } from "./buffer.js";
 import { Fetch } from "./fetch.js";
 import { Ingest } from "./ingest.js";
 import { readStream, send } from "./io.js";
@@ -166,7 +165,7 @@ export class LiteSession {
     const max = this.limits.max_message_size;
     let type: number | undefined;
     let handled = false;
-    const buf: ChunkBuffer = readStream(
+    readStream(
       stream.recv,
       max * 4,
       {
@@ -234,7 +233,6 @@ export class LiteSession {
       },
       (err) => this.fail(err),
     );
-    void buf;
   }
 
   private legacySetup(stream: BidiStream, setup: ClientSetup): void {
