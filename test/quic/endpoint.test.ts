@@ -170,3 +170,55 @@ test("a peer that vanishes is reaped by the idle timeout", async () => {
   assert.equal(info.reason, "idle timeout");
   assert.ok(!server.isRouted(peer), "resources of a dead peer are freed");
 });
+
+/** A tiny PKI: a CA and a leaf for "localhost" signed by it (PEM). */
+async function pki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+  await import("reflect-metadata");
+  const x509 = await import("@peculiar/x509");
+  const { webcrypto } = await import("node:crypto");
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const caKeys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as unknown as CryptoKeyPairLike;
+  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as unknown as CryptoKeyPairLike;
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 86_400_000);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01",
+    name: "CN=moq test CA",
+    notBefore,
+    notAfter,
+    signingAlgorithm: alg,
+    keys: caKeys as never,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: "02",
+    issuer: ca.subject,
+    subject: "CN=localhost",
+    notBefore,
+    notAfter,
+    signingAlgorithm: alg,
+    publicKey: leafKeys.publicKey as never,
+    signingKey: caKeys.privateKey as never,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }]), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])],
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", leafKeys.privateKey as never);
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString("base64").replace(/.{64}/g, "$&\n").trimEnd()}\n-----END PRIVATE KEY-----\n`;
+  return { caPem: ca.toString("pem"), certPem: leaf.toString("pem"), keyPem };
+}
+
+interface CryptoKeyPairLike {
+  publicKey: unknown;
+  privateKey: unknown;
+}
+
+test("the client verifies the server against a CA file, and refuses an unknown issuer", async () => {
+  const { caPem, certPem, keyPem } = await pki();
+  const signed = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, alpns: ["moq-lite-05"], cert: { certPem, keyPem }, quic, log });
+  const ok = await within(client.connect({ host: "127.0.0.1", port: signed.port, serverName: "localhost", alpns: ["moq-lite-05"], caPem }), 5000, "verified handshake");
+  assert.equal(ok.protocol, "moq-lite-05");
+  ok.close(0, "");
+  // The relay's self-signed certificate is not issued by that CA.
+  await assert.rejects(within(client.connect({ host: "127.0.0.1", port: server.port, serverName: "localhost", alpns: ["moq-lite-05"], caPem }), 5000, "refused handshake"));
+  await signed.close();
+});
