@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { Origin } from "../src/relay/origin.js";
-import type { TrackSink } from "../src/relay/track.js";
+import type { TrackSink } from "../src/relay/types.js";
 import { DEFAULT_TRACK_INFO } from "../src/session/lite/track.js";
 import { connect, publish, subscribe, waitAnnounced } from "../test/util/moq.js";
 
@@ -102,30 +102,38 @@ async function relayFanout(viewers: number, groupBytes: number): Promise<{ mbps:
 }
 
 function coreFanout(viewers: number): { framesPerSec: number; copies: number } {
-  const o = new Origin({ max_bytes: 256 * 1024 * 1024, max_age: 30_000, linger: 1000 });
+  const o = new Origin({ cache: { max_bytes: 256 * 1024 * 1024, max_age: 30_000, linger: 1000 }, limits: { subscriber_queue_groups: 4 } });
   let sink: TrackSink | undefined;
-  const t = o.announce("b", { session: 1, trackInfo: async () => DEFAULT_TRACK_INFO, subscribe: (_n, s) => ((sink = s), { close: () => undefined }) }, []).track("v");
+  const source = {
+    trackInfo: async () => DEFAULT_TRACK_INFO,
+    subscribe: (_n: string, s: TrackSink) => ((sink = s), { update: () => undefined, close: () => undefined }),
+  };
+  const t = o.announce("b", source, []).track("v");
   let delivered = 0;
   let copies = 0;
   const payload = new Uint8Array(1200);
   for (let i = 0; i < viewers; i++) {
     t.subscribe({
-      group: (g) => {
-        let next = 0;
-        g.watch(() => {
-          for (; next < g.frames.length; next++) {
+      group: (cursor) => {
+        const read = (): void => {
+          const g = cursor.group;
+          for (; cursor.index < g.payloads.length; cursor.index++) {
             delivered++;
-            if (g.frames[next].payload !== payload) copies++;
+            if (g.payloads[cursor.index] !== payload) copies++;
           }
-        });
+        };
+        cursor.onChange = read;
+        read();
       },
+      end: () => undefined,
       close: () => undefined,
     });
   }
   const end = Date.now() + SECONDS * 1000;
   let seq = 0;
   while (Date.now() < end) {
-    const g = (sink as TrackSink).beginGroup(seq++);
+    const g = (sink as TrackSink).group(seq++);
+    if (g === undefined) continue;
     for (let f = 0; f < 100; f++) g.append(f, payload);
     g.finish();
   }

@@ -68,25 +68,23 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const certs = await CertStore.create(config.tls, log);
   const auth = new Authenticator(config.auth, log);
   await auth.start();
-  const origin = new Origin(config.cache);
+  const origin = new Origin(config);
   const sessions = new Sessions(config);
   // A random 53-bit hop id: JS clients hold origins as numbers, so stay below 2^53.
   const hop = BigInt(webcrypto.getRandomValues(new Uint32Array(1))[0]) * 0x200000n + BigInt(webcrypto.getRandomValues(new Uint32Array(1))[0] & 0x1fffff) + 1n;
   let draining = false;
 
-  const accept = (session: Session, grant: Grant, authorizeSetup?: (path: string) => Promise<Grant>): void => {
+  const accept = (session: Session, grant: Grant, authorizeSetup?: (url: URL) => Promise<Grant>): void => {
     const slog = log.child({ transport: session.transport, remote: session.remote, path: grant.root, protocol: session.protocol || "legacy" });
     const closed = sessions.run(session.remote, (id) => {
       slog.info({ session: id, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session accepted");
       return new LiteSession(session, {
-        id,
         origin,
         grant,
-        limits: config.limits,
-        hop,
+        config,
+        hopId: hop,
         log: slog.child({ session: id }),
-        legacy: config.server.versions.includes("moql"),
-        authorizeSetup,
+        authorize: authorizeSetup,
       });
     });
     void closed.then((info) => slog.info({ session: info.id, code: info.code, reason: info.reason }, "session closed"));
@@ -112,12 +110,9 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   };
 
   const rawQuic = (conn: Session): void => {
-    const base = conn.url;
-    const viaSetup = async (pathAndQuery: string): Promise<Grant> => {
-      const url = new URL(pathAndQuery.startsWith("/") ? pathAndQuery : `/${pathAndQuery}`, base);
+    const viaSetup = async (url: URL): Promise<Grant> => {
       const d = await authorize(url, conn.remote);
       if (!d.ok) throw Object.assign(new Error(d.reason), { reason: d.reason });
-      conn.url = url;
       return d.value;
     };
     // Before SETUP the session has no rights at all; lite-03/04 (no SETUP) get the "/" grant now.

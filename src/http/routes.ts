@@ -5,7 +5,7 @@ import type { Authenticator } from "../auth/authorize.js";
 import { AuthError, canSubscribe } from "../auth/authorize.js";
 import type { Config } from "../config/types.js";
 import type { Origin } from "../relay/origin.js";
-import type { Group } from "../relay/group.js";
+import { GroupCursor, type Group } from "../relay/group.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import { join, normalize, stripPrefix } from "../util/path.js";
 import { registerCertificateRoute } from "./certificate.js";
@@ -61,15 +61,15 @@ export function registerRoutes(router: Router, ctx: RouteContext): void {
       throw e;
     }
     if (!canSubscribe(grant, "")) return text(res, 403, "not allowed to subscribe here\n");
-    const b = ctx.origin.get(broadcast);
+    const b = ctx.origin.lookup(broadcast);
     if (b === undefined) return text(res, 404, "broadcast not found\n");
     const track = b.track(trackName);
     const group = await pickGroup(track, groupParam === null || groupParam === "latest" ? undefined : Number(groupParam), ctx.config.http.fetch_timeout);
     if (group === undefined) return text(res, 404, "group not found\n");
     await waitDone(group, ctx.config.http.fetch_timeout);
     if (group.error !== undefined) return text(res, 502, `group aborted with code ${group.error}\n`);
-    res.writeHead(200, { "Content-Type": "application/octet-stream", "X-Moq-Group": String(group.sequence), "X-Moq-Frames": String(group.frames.length) });
-    for (const f of group.frames) res.write(f.payload);
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "X-Moq-Group": String(group.sequence), "X-Moq-Frames": String(group.payloads.length) });
+    for (const p of group.payloads) res.write(p);
     res.end();
   });
 }
@@ -80,41 +80,51 @@ function withPath(url: URL, path: string): URL {
   return u;
 }
 
-type TrackLike = ReturnType<Origin["get"]> extends infer B ? (B extends { track(n: string): infer T } ? T : never) : never;
+type TrackLike = NonNullable<ReturnType<Origin["lookup"]>> extends { track(n: string): infer T } ? T : never;
 
 /** The requested cached group, or the latest, subscribing briefly if nothing is cached yet. */
 function pickGroup(track: TrackLike, sequence: number | undefined, timeout: number): Promise<Group | undefined> {
   const cached = sequence === undefined ? track.latest : track.get(sequence);
   if (cached !== undefined) return Promise.resolve(cached);
   return new Promise((resolve) => {
+    let settled = false;
+    const box: { sub?: { close(): void } } = {};
     const timer = setTimeout(() => finish(undefined), timeout);
-    const sub = track.subscribe(
-      {
-        group: (g) => {
-          if (sequence === undefined || g.sequence === sequence) finish(g);
-        },
-        close: () => finish(undefined),
-      },
-      sequence === undefined ? {} : { start: sequence, end: sequence },
-    );
     function finish(g: Group | undefined): void {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      queueMicrotask(() => sub.close());
+      queueMicrotask(() => box.sub?.close());
       resolve(g);
     }
+    box.sub = track.subscribe(
+      {
+        group: (cursor) => {
+          const g = cursor.group;
+          cursor.close();
+          if (sequence === undefined || g.sequence === sequence) finish(g);
+        },
+        end: () => finish(undefined),
+        close: () => finish(undefined),
+      },
+      { priority: 0, ordered: false, maxLatency: 0, ...(sequence === undefined ? {} : { start: sequence, end: sequence }) },
+    );
   });
 }
 
+/** Wait (bounded) until every frame of `g` has arrived. */
 function waitDone(g: Group, timeout: number): Promise<void> {
   if (g.done) return Promise.resolve();
   return new Promise((resolve) => {
+    const cursor = new GroupCursor(g);
     const timer = setTimeout(done, timeout);
-    const unwatch = g.watch(() => {
+    cursor.onChange = () => {
+      cursor.index = g.payloads.length;
       if (g.done) done();
-    });
+    };
     function done(): void {
       clearTimeout(timer);
-      unwatch();
+      cursor.close();
       resolve();
     }
   });

@@ -1,33 +1,52 @@
-// A group as the relay caches it: frames appended as they arrive from upstream, shared by every
-// viewer through its own read cursor (no per-viewer copies), finished or aborted once.
+// A group as the relay holds it: frames appended as they arrive from upstream and shared by every
+// viewer through its own cursor. Payloads are kept as the views the transport handed over (no
+// copy), timestamps in a parallel array (no object per frame).
 
-export interface Frame {
-  /** In the track's timescale. */
-  timestamp: number;
-  payload: Uint8Array;
+/** Told when a cursor is done with its group (the owner frees a queue slot). */
+export interface CursorOwner {
+  released(cursor: GroupCursor): void;
 }
 
 export class Group {
-  readonly frames: Frame[] = [];
+  readonly payloads: Uint8Array[] = [];
+  /** Absolute, in the track's timescale; same index as `payloads`. */
+  readonly timestamps: number[] = [];
+  /** Payload bytes held. */
   bytes = 0;
+  /** Finished (cleanly, or aborted when `error` is set): no more frames. */
   done = false;
-  /** Reset code when upstream aborted the group. */
+  /** The MoQ code upstream reset the group with. */
   error: number | undefined;
-  readonly arrived = Date.now();
-  /** Set once the cache dropped this group (viewers already reading it may finish). */
-  evicted = false;
-  private readonly watchers = new Set<() => void>();
+  /** False once the cache let go of it: viewers already reading it may finish, nobody new finds it. */
+  cached = true;
+  /** Called with each appended payload's size (the track charges its byte budget). */
+  onAppend: ((bytes: number) => void) | null = null;
+  private readonly readers = new Set<GroupCursor>();
 
   constructor(
     readonly sequence: number,
-    private readonly onBytes: (n: number) => void = () => undefined,
+    /** When the group began arriving (ms, the origin's clock). */
+    readonly arrived: number,
   ) {}
+
+  get frameCount(): number {
+    return this.payloads.length;
+  }
+
+  /** Viewers currently reading it. */
+  get readerCount(): number {
+    return this.readers.size;
+  }
 
   append(timestamp: number, payload: Uint8Array): void {
     if (this.done) return;
-    this.frames.push({ timestamp, payload });
+    // Dropped from the cache and nobody reading: keeping frames would only hold memory no one
+    // accounts for.
+    if (!this.cached && this.readers.size === 0) return;
+    this.payloads.push(payload);
+    this.timestamps.push(timestamp);
     this.bytes += payload.byteLength;
-    this.onBytes(payload.byteLength);
+    this.onAppend?.(payload.byteLength);
     this.notify();
   }
 
@@ -44,13 +63,73 @@ export class Group {
     this.notify();
   }
 
-  /** Called on every new frame and on completion; returns an unwatch function. */
-  watch(fn: () => void): () => void {
-    this.watchers.add(fn);
-    return () => this.watchers.delete(fn);
+  /** @internal cursors register themselves */
+  attach(c: GroupCursor): void {
+    this.readers.add(c);
+  }
+
+  /** @internal */
+  detach(c: GroupCursor): void {
+    this.readers.delete(c);
   }
 
   private notify(): void {
-    for (const w of this.watchers) w();
+    for (const c of this.readers) c.onChange?.();
+  }
+}
+
+/**
+ * One viewer's read position in a group. The session pumps frames `index..frameCount` to its
+ * stream, waits for onChange when it has caught up, and calls close() once it is done (group
+ * finished and written, or the stream died).
+ */
+export class GroupCursor {
+  /** Next frame to read. */
+  index = 0;
+  /** New frames arrived, or the group finished or aborted. */
+  onChange: (() => void) | null = null;
+  /** The relay abandoned this group for this viewer (it fell behind): reset the stream with `code`. */
+  onDrop: ((code: number) => void) | null = null;
+  private active = true;
+
+  constructor(
+    readonly group: Group,
+    private readonly owner?: CursorOwner,
+  ) {
+    group.attach(this);
+  }
+
+  get sequence(): number {
+    return this.group.sequence;
+  }
+
+  /** Frames cached but not read yet. */
+  get available(): number {
+    return this.group.payloads.length - this.index;
+  }
+
+  /** Every frame read and the group finished (check `group.error` for an abort). */
+  get finished(): boolean {
+    return this.group.done && this.index === this.group.payloads.length;
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** The viewer is done with this group. Idempotent. */
+  close(): void {
+    if (!this.active) return;
+    this.active = false;
+    this.group.detach(this);
+    this.owner?.released(this);
+  }
+
+  /** @internal the relay skips this group for this viewer. */
+  drop(code: number): void {
+    if (!this.active) return;
+    this.active = false;
+    this.group.detach(this);
+    this.onDrop?.(code);
   }
 }

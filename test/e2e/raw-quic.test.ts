@@ -23,7 +23,7 @@ async function dial(path: string): Promise<QuicConnection> {
   const c = await within(client.connect({ host: "127.0.0.1", port: relay.port, serverName: "localhost", alpns: ["moq-lite-05"], fingerprints: [relay.certs.current.fingerprint] }), 5000, "raw QUIC handshake");
   const setup = await c.openUni();
   const w = new Writer().varint(Uni.Setup);
-  new Setup(0x1234n, path).encode(w);
+  new Setup({ origin: 0x1234n, path }).encode(w, Version.Lite05);
   setup.write(w.finish());
   setup.end();
   return c;
@@ -39,7 +39,7 @@ test("raw QUIC (ALPN moq-lite-05) authorises the path carried in SETUP", async (
         b.recv.onData = (d) => {
           const r = new Reader(d);
           assert.equal(r.varint(), Bidi.Announce);
-          resolve(AnnounceRequest.decode(r, Version.Lite05, 1024));
+          resolve(AnnounceRequest.decode(r, Version.Lite05));
         };
       };
     }),

@@ -1,8 +1,15 @@
-// Fetch stream (lite-05): one cached group, answered with bare FRAMEs then FIN.
+// Fetch stream (bidi 0x3): one group, HTTP-like. The subscriber sends FETCH; the publisher answers
+// with bare FRAMEs (as on a group stream, no GROUP header; parse with
+// `new GroupParser(v, maxFrame, sink, false)`) and FINs, or resets on error.
 import { Reader, Writer } from "../../util/bytes.js";
-import { path } from "./announce.js";
-import { decodeMessage, encodeMessage } from "./message.js";
+import { readPath, writePath } from "./announce.js";
+import { readMessage, requireVersion, writeMessage } from "./message.js";
+import { hasProbe, type Version } from "./version.js";
 
+// The JS client's codec accepts FETCH from lite-03 on (its session only fetches on 05, see hasFetch).
+const exists = hasProbe;
+
+/** FETCH: `Broadcast (s) · Track (s) · Subscriber Priority (8) · Group Sequence (i)`. */
 export class Fetch {
   constructor(
     readonly broadcast: string,
@@ -11,11 +18,16 @@ export class Fetch {
     readonly group: number,
   ) {}
 
-  encode(w: Writer): void {
-    encodeMessage(w, (b) => b.string(this.broadcast).string(this.track).u8(this.priority).varint(this.group));
+  encode(w: Writer, v: Version): void {
+    requireVersion(exists(v), "FETCH", v);
+    writeMessage(w, (b) => {
+      writePath(b, this.broadcast);
+      b.string(this.track).u8(this.priority).varint(this.group);
+    });
   }
 
-  static decode(r: Reader, max: number): Fetch {
-    return decodeMessage(r, max, (b) => new Fetch(path(b), b.string(1024), b.u8(), b.varint()));
+  static decode(r: Reader, v: Version): Fetch {
+    requireVersion(exists(v), "FETCH", v);
+    return readMessage(r, (b) => new Fetch(readPath(b), b.string(), b.u8(), b.varint()));
   }
 }

@@ -1,238 +1,226 @@
-// The relay as a subscriber toward a publishing client. moq-lite publishing is pull based: we ask
-// the client what it announces (ANNOUNCE_REQUEST, prefix ""), register each broadcast in the
-// origin, and pull tracks (TRACK, SUBSCRIBE) only when some viewer wants them.
-import { canPublish } from "../../auth/authorize.js";
-import type { BidiStream, RecvStream } from "../../transport/session.js";
-import { join, stripPrefix } from "../../util/path.js";
-import type { Broadcast, BroadcastSource } from "../../relay/broadcast.js";
-import type { TrackSink, Upstream } from "../../relay/track.js";
+// The relay as a subscriber toward the client: moq-lite publishing is pull-based, so the relay asks
+// every client allowed to publish what it has (ANNOUNCE_REQUEST, prefix ""), registers each
+// active broadcast in the origin under the session root, and routes the group streams and
+// datagrams of its upstream subscriptions into the cache.
+import { isReserved } from "../../auth/grant.js";
+import type { Broadcast } from "../../relay/broadcast.js";
 import type { Group } from "../../relay/group.js";
-import { Code, MoqError } from "../error.js";
+import { MAX_HOPS } from "../../relay/origin.js";
+import type { TrackSink, UpstreamPrefs } from "../../relay/types.js";
+import type { BidiStream, RecvStream } from "../../transport/session.js";
+import { coveredBy, isValid, join } from "../../util/path.js";
+import { Code, errorCode } from "../error.js";
 import { Announce, AnnounceInit, AnnounceOk, AnnounceRequest } from "./announce.js";
-import type { ChunkBuffer } from "./buffer.js";
+import { Datagram } from "./datagram.js";
+import { Framer } from "./framer.js";
 import { GroupParser } from "./group.js";
-import { guardStream, readStream, send } from "./io.js";
+import { send } from "./io.js";
+import { LiteSource, UpstreamSub } from "./ingest-source.js";
+import { follow } from "./session-io.js";
 import type { LiteSession } from "./session.js";
 import { Bidi } from "./stream.js";
-import { decodeSubscribeResponse, Subscribe } from "./subscribe.js";
-import { DEFAULT_TRACK_INFO, decodeTrackInfo, TrackRequest, type TrackInfo } from "./track.js";
-import { hasAnnounceOk, hasFrameTimestamps, hasTrackStream, isLegacy } from "./version.js";
-
-interface UpstreamSub {
-  sink: TrackSink;
-  stream: BidiStream | undefined;
-  closed: boolean;
-}
+import { hasAnnounceInit, hasAnnounceOk, hasDatagrams, hasFrameTimestamps } from "./version.js";
 
 export class Ingest {
-  readonly session: number;
-  private readonly announced = new Map<string, Broadcast>();
+  /** Broadcasts this session publishes, by the path it named them (relative to its root). */
+  private readonly byPath = new Map<string, Broadcast>();
   private readonly subs = new Map<number, UpstreamSub>();
-  private nextSub = 0;
-  private peerHop = 0n;
+  private nextId = 0;
+  private stream: BidiStream | undefined;
+  private started = false;
+  private closed = false;
 
-  constructor(private readonly s: LiteSession) {
-    this.session = s.id;
+  constructor(readonly s: LiteSession) {}
+
+  /** Did this session announce `b`? (Its own broadcasts are never echoed back to it.) */
+  owns(b: Broadcast): boolean {
+    // By source, not by handle: watchers hear of a broadcast before announce() returns it.
+    return b.source instanceof LiteSource && b.source.ingest === this;
   }
 
-  /** Ask the client what it publishes. */
-  async start(): Promise<void> {
-    const stream = await this.s.transport.openBidi();
-    const v = this.s.version;
-    send(stream.send, (w) => {
-      w.varint(Bidi.Announce);
-      new AnnounceRequest("", this.s.hop).encode(w, v);
-    });
-    let expectOk = hasAnnounceOk(v);
-    let expectInit = isLegacy(v);
-    const max = this.s.limits.max_message_size;
-    readStream(
-      stream.recv,
-      max * 4,
-      {
-        data: (buf: ChunkBuffer) => {
-          for (;;) {
-            if (expectOk) {
-              const ok = buf.take((r) => AnnounceOk.decode(r, max));
-              if (ok === undefined) return;
-              this.peerHop = ok.hop;
-              expectOk = false;
-            } else if (expectInit) {
-              const init = buf.take((r) => AnnounceInit.decode(r, max));
-              if (init === undefined) return;
-              for (const suffix of init.suffixes) this.active(suffix, []);
-              expectInit = false;
-            } else {
-              const a = buf.take((r) => Announce.decode(r, v, max));
-              if (a === undefined) return;
-              if (a.active) this.active(a.suffix, hasAnnounceOk(v) && this.peerHop !== 0n ? [...a.hops, this.peerHop] : a.hops);
-              else this.ended(a.suffix);
-            }
-          }
-        },
-        end: () => this.clear(),
-        reset: () => this.clear(),
+  get broadcastCount(): number {
+    return this.byPath.size;
+  }
+
+  /** Ask the client what it publishes, and follow the answer for the session's lifetime. */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    const s = this.s;
+    const v = s.version;
+    s.transport.openBidi().then(
+      (stream) => {
+        if (this.closed) return void stream.send.reset(Code.Cancel);
+        this.stream = stream;
+        send(stream.send, (w) => {
+          w.varint(Bidi.Announce);
+          new AnnounceRequest("", s.hopId).encode(w, v);
+        });
+        let clientHop = 0n;
+        let gotOk = !hasAnnounceOk(v);
+        let gotInit = !hasAnnounceInit(v);
+        follow(
+          stream.recv,
+          new Framer(s.limits.max_message_size),
+          {
+            data: (f) => {
+              if (!gotOk) {
+                const ok = f.next((r) => AnnounceOk.decode(r, v));
+                if (ok === undefined) return;
+                gotOk = true;
+                clientHop = ok.hop;
+              }
+              if (!gotInit) {
+                const init = f.next((r) => AnnounceInit.decode(r, v));
+                if (init === undefined) return;
+                gotInit = true;
+                for (const suffix of init.suffixes) this.activate(suffix, [], 0n);
+              }
+              for (let a; (a = f.next((r) => Announce.decode(r, v))) !== undefined; ) {
+                if (a.active) this.activate(a.suffix, a.hops, clientHop);
+                else this.deactivate(a.suffix);
+              }
+            },
+            // The announce stream closing takes every broadcast announced on it with it.
+            end: () => {
+              this.unannounceAll();
+              stream.send.end();
+            },
+            reset: () => this.unannounceAll(),
+          },
+          (err) => s.fail(err),
+        );
       },
-      (err) => this.s.fail(err),
+      () => undefined,
     );
   }
 
-  private active(suffix: string, hops: bigint[]): void {
-    const log = this.s.log;
-    if (!canPublish(this.s.grant, suffix)) {
-      log.warn({ path: suffix, reason: "not-permitted" }, "announce refused: the token does not allow publishing here");
-      return;
-    }
-    if (hops.includes(this.s.hop)) return; // our own announcement came back: a loop
-    if (!this.announced.has(suffix) && this.announced.size >= this.s.limits.max_broadcasts_per_session) {
-      log.warn({ path: suffix, limit: this.s.limits.max_broadcasts_per_session }, "announce refused: too many broadcasts on this session");
-      return;
-    }
-    const path = join(this.s.grant.root, suffix);
-    const source: BroadcastSource = {
-      session: this.session,
-      trackInfo: (track) => this.trackInfo(track, path),
-      subscribe: (track, sink) => this.subscribe(track, sink, path),
+  /** Open the one upstream subscription for a track (LiteSource.subscribe). */
+  subscribe(path: string, track: string, sink: TrackSink, prefs: UpstreamPrefs): UpstreamSub {
+    const id = this.nextId++;
+    const sub = new UpstreamSub(this, id, path, track, sink, prefs);
+    if (this.closed) sub.dispose();
+    else this.subs.set(id, sub);
+    return sub;
+  }
+
+  /** @internal the subscription is over: group streams naming it are refused from now on. */
+  forget(id: number): void {
+    this.subs.delete(id);
+  }
+
+  /** A group stream from the client; `head` is what was read past the stream type. */
+  groupStream(recv: RecvStream, head: Uint8Array): void {
+    const s = this.s;
+    // Pre lite-05 frames carry no timestamp: stamp arrival time (ms, the default timescale).
+    const stamped = hasFrameTimestamps(s.version);
+    let group: Group | undefined;
+    let dead = false;
+    const parser = new GroupParser(s.version, s.limits.max_frame_size, {
+      header: (h) => {
+        group = this.subs.get(h.subscribe)?.sink.group(h.sequence);
+        if (group === undefined) {
+          // Unknown or finished subscription, or a duplicate group: not wanted.
+          dead = true;
+          recv.stop(Code.Cancel);
+        }
+      },
+      frame: (ts, payload) => group?.append(stamped ? ts : Date.now(), payload),
+    });
+    const guard = (fn: () => void): void => {
+      if (dead) return;
+      try {
+        fn();
+      } catch (err) {
+        dead = true;
+        const code = errorCode(err);
+        recv.stop(code);
+        group?.abort(code);
+        s.fail(err);
+      }
     };
-    const b = this.s.origin.announce(path, source, hops);
-    this.announced.set(suffix, b);
-    log.info({ path }, "broadcast announced");
+    recv.onData = (chunk) => guard(() => parser.push(chunk));
+    recv.onEnd = () =>
+      guard(() => {
+        parser.end();
+        group?.finish();
+      });
+    recv.onReset = (code) => {
+      if (dead) return;
+      dead = true;
+      group?.abort(code);
+    };
+    if (head.length > 0) guard(() => parser.push(head));
   }
 
-  private ended(suffix: string): void {
-    const b = this.announced.get(suffix);
-    if (b === undefined) return;
-    this.announced.delete(suffix);
-    this.s.origin.unannounce(b);
-    this.s.log.info({ path: b.path }, "broadcast ended");
-  }
-
-  /** Everything this session published is gone (stream or session closed). */
-  clear(): void {
-    for (const suffix of [...this.announced.keys()]) this.ended(suffix);
-    for (const sub of this.subs.values()) {
-      sub.closed = true;
-      sub.sink.fail(Code.Closed);
+  /** A datagram: a whole single-frame group of an upstream subscription (best effort). */
+  datagram(data: Uint8Array): void {
+    const v = this.s.version;
+    if (!hasDatagrams(v)) return;
+    let d: Datagram;
+    try {
+      d = Datagram.decode(data, v);
+    } catch {
+      return;
     }
+    const g = this.subs.get(d.subscribe)?.sink.group(d.sequence);
+    if (g === undefined) return; // unknown subscription, or already received on a stream
+    g.append(d.timestamp, d.payload);
+    g.finish();
+  }
+
+  /** The session is gone: unannounce everything it published. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unannounceAll();
+    for (const sub of this.subs.values()) sub.dispose();
     this.subs.clear();
   }
 
-  /** Broadcast path as this client knows it (relative to its root). */
-  private local(broadcast: string): string {
-    return stripPrefix(broadcast, this.s.grant.root) ?? broadcast;
+  // --- announcements -------------------------------------------------------------------------
+
+  private activate(suffix: string, hops: readonly bigint[], clientHop: bigint): void {
+    const s = this.s;
+    const rel = suffix;
+    // lite-05 leaves the responder out of the chain; it told us its id in ANNOUNCE_OK.
+    const chain = clientHop !== 0n ? [...hops, clientHop] : [...hops];
+    if (chain.includes(s.hopId)) {
+      s.log.debug({ path: rel }, "announce ignored: it came through this relay (loop)");
+      return;
+    }
+    const abs = join(s.grant.root, rel);
+    let refusal: string | undefined;
+    if (rel === "" || !isValid(abs)) refusal = "invalid-path";
+    else if (chain.length > MAX_HOPS) refusal = "too-many-hops";
+    else if (!this.canPublish(rel, abs)) refusal = "not-permitted";
+    else if (!this.byPath.has(rel) && this.byPath.size >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
+    if (refusal !== undefined) {
+      s.log.warn({ path: abs, reason: refusal }, "publish refused");
+      return;
+    }
+    const old = this.byPath.get(rel);
+    // A second active for the same path is a restart: the origin swaps it in atomically.
+    const b = s.origin.announce(abs, new LiteSource(this, rel), chain);
+    this.byPath.set(rel, b);
+    s.log.info({ path: abs, restart: old !== undefined }, "broadcast announced");
   }
 
-  // --- BroadcastSource --------------------------------------------------------------------------
-
-  private trackInfo(track: string, broadcast: string): Promise<TrackInfo> {
-    if (!hasTrackStream(this.s.version)) return Promise.resolve(DEFAULT_TRACK_INFO);
-    return new Promise<TrackInfo>((resolve, reject) => {
-      this.s.transport.openBidi().then((stream) => {
-        send(stream.send, (w) => {
-          w.varint(Bidi.Track);
-          new TrackRequest(this.local(broadcast), track).encode(w);
-        });
-        stream.send.end();
-        const max = this.s.limits.max_message_size;
-        readStream(
-          stream.recv,
-          max,
-          {
-            data: (buf) => {
-              const info = buf.take((r) => decodeTrackInfo(r, max));
-              if (info !== undefined) resolve(info);
-            },
-            end: () => reject(new MoqError(Code.NotFound, "track info stream ended without an answer")),
-            reset: (code) => reject(new MoqError(code, "publisher refused the track")),
-          },
-          reject,
-        );
-      }, reject);
-    });
+  private deactivate(suffix: string): void {
+    const b = this.byPath.get(suffix);
+    if (b === undefined) return; // never accepted (refused, or a loop)
+    this.byPath.delete(suffix);
+    b.close();
+    this.s.log.info({ path: b.path }, "broadcast ended");
   }
 
-  private subscribe(track: string, sink: TrackSink, broadcast: string): Upstream {
-    const id = this.nextSub++;
-    const sub: UpstreamSub = { sink, stream: undefined, closed: false };
-    this.subs.set(id, sub);
-    const v = this.s.version;
-    const max = this.s.limits.max_message_size;
-    this.s.transport.openBidi().then(
-      (stream) => {
-        if (sub.closed) {
-          stream.send.reset(Code.Cancel);
-          return;
-        }
-        sub.stream = stream;
-        send(stream.send, (w) => {
-          w.varint(Bidi.Subscribe);
-          new Subscribe(id, this.local(broadcast), track, { priority: 0, ordered: false, maxLatency: 0 }).encode(w, v);
-        });
-        readStream(
-          stream.recv,
-          max,
-          {
-            data: (buf) => {
-              for (let r = buf.take((x) => decodeSubscribeResponse(x, v, max)); r !== undefined; r = buf.take((x) => decodeSubscribeResponse(x, v, max))) {
-                if (r.kind === "end") this.finish(id, undefined);
-              }
-            },
-            end: () => this.finish(id, undefined),
-            reset: (code) => this.finish(id, code),
-          },
-          (err) => this.s.fail(err),
-        );
-      },
-      () => this.finish(id, Code.Closed),
-    );
-    return {
-      close: () => {
-        if (sub.closed) return;
-        sub.closed = true;
-        this.subs.delete(id);
-        sub.stream?.send.end();
-      },
-    };
+  private unannounceAll(): void {
+    for (const b of this.byPath.values()) b.close();
+    this.byPath.clear();
   }
 
-  private finish(id: number, code: number | undefined): void {
-    const sub = this.subs.get(id);
-    if (sub === undefined) return;
-    this.subs.delete(id);
-    sub.closed = true;
-    if (code === undefined) sub.sink.end();
-    else sub.sink.fail(code);
-  }
-
-  /** A uni Group stream from the client; `head` holds bytes that followed the stream type. */
-  group(recv: RecvStream, head: Uint8Array | undefined): void {
-    const timestamps = hasFrameTimestamps(this.s.version);
-    let group: Group | undefined;
-    const parser = new GroupParser(this.s.version, this.s.limits.max_frame_size, this.s.limits.max_message_size, {
-      header: (h) => {
-        const sub = this.subs.get(h.subscribe);
-        if (sub === undefined) throw new MoqError(Code.Cancel, "group for an unknown subscription");
-        group = sub.sink.beginGroup(h.sequence);
-      },
-      // Lite-04 and older carry no timestamps: stamp arrival time in ms (timescale 1000).
-      frame: (ts, payload) => group?.append(timestamps ? ts : Date.now(), payload),
-    });
-    const feed = guardStream(
-      recv,
-      {
-        data: (chunk) => parser.push(chunk),
-        end: () => {
-          parser.end();
-          group?.finish();
-        },
-        reset: (code) => group?.abort(code),
-      },
-      (err) => {
-        if (err instanceof MoqError && err.code === Code.Cancel) return; // unknown subscription: just stop it
-        group?.abort(Code.Decode);
-        this.s.fail(err);
-      },
-    );
-    if (head !== undefined && head.length > 0) feed(head);
+  private canPublish(rel: string, abs: string): boolean {
+    const g = this.s.grant;
+    return coveredBy(rel, g.publish) && (g.cluster === true || !isReserved(abs));
   }
 }

@@ -1,28 +1,26 @@
-// Plumbing shared by the moq-lite session halves: feeding a stream's chunks to a parser, and
-// writing whole messages.
+// Plumbing shared by the moq-lite session halves: routing a stream's chunks through a Framer, and
+// writing whole messages. Parse errors stop the stream and go to the session, which decides
+// whether they are fatal (errorCode(err) gives the code).
 import { Writer } from "../../util/bytes.js";
 import type { RecvStream, SendStream } from "../../transport/session.js";
-import { ChunkBuffer } from "./buffer.js";
+import { errorCode } from "../error.js";
+import { Framer } from "./framer.js";
 
 export interface ReadHandlers {
-  /** Parse as much as possible from `buf`; throw on malformed input. */
-  data(buf: ChunkBuffer): void;
-  end?(): void;
-  reset?(code: number): void;
-}
-
-export interface ChunkHandlers {
-  data(chunk: Uint8Array): void;
+  /** Pull as many messages as are complete from `f`; throw on malformed input. */
+  data(f: Framer): void;
+  /** FIN, after the framer confirmed no message was cut off. */
   end?(): void;
   reset?(code: number): void;
 }
 
 /**
- * Route a stream's raw chunks to `h`. The first error thrown by a handler stops the stream and
- * goes to `fail` (the session decides whether it is fatal); nothing is delivered after that.
- * Returns a function that feeds bytes the caller had already read (same guard).
+ * Route a stream's input to `h` through a Framer (a new one bounded by `maxMessage`, or the one
+ * given, e.g. after the stream type was read with it). Errors thrown while parsing go to
+ * `fail`; the stream is stopped (STOP_SENDING with the error's code) either way.
  */
-export function guardStream(recv: RecvStream, h: ChunkHandlers, fail: (err: unknown) => void): (chunk: Uint8Array) => void {
+export function readStream(recv: RecvStream, framer: Framer | number, h: ReadHandlers, fail: (err: unknown) => void): Framer {
+  const f = typeof framer === "number" ? new Framer(framer) : framer;
   let dead = false;
   const guard = (fn: () => void): void => {
     if (dead) return;
@@ -30,32 +28,22 @@ export function guardStream(recv: RecvStream, h: ChunkHandlers, fail: (err: unkn
       fn();
     } catch (err) {
       dead = true;
-      recv.stop(0);
+      recv.stop(errorCode(err));
       fail(err);
     }
   };
-  recv.onData = (chunk) => guard(() => h.data(chunk));
-  recv.onEnd = () => guard(() => h.end?.());
+  recv.onData = (chunk) =>
+    guard(() => {
+      f.push(chunk);
+      h.data(f);
+    });
+  recv.onEnd = () =>
+    guard(() => {
+      f.end();
+      h.end?.();
+    });
   recv.onReset = (code) => guard(() => h.reset?.(code));
-  return (chunk) => guard(() => h.data(chunk));
-}
-
-/** Route a stream's input through a ChunkBuffer to a message parser (see guardStream). */
-export function readStream(recv: RecvStream, limit: number, h: ReadHandlers, fail: (err: unknown) => void, initial?: ChunkBuffer): ChunkBuffer {
-  const buf = initial ?? new ChunkBuffer(limit);
-  guardStream(
-    recv,
-    {
-      data: (chunk) => {
-        buf.push(chunk);
-        h.data(buf);
-      },
-      end: () => h.end?.(),
-      reset: (code) => h.reset?.(code),
-    },
-    fail,
-  );
-  return buf;
+  return f;
 }
 
 /** Write a message built by `fn` (stream type prefixes included by the caller). */

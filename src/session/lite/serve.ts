@@ -1,291 +1,207 @@
-// The relay as a publisher toward a viewing client: announcements from the origin, TRACK_INFO,
-// subscriptions (one uni stream per group, frames copied by reference from the cache), fetches.
-// A slow viewer never holds anyone up: past a few groups in flight its oldest stream is reset
-// with Old and it carries on from the newest.
-import { canSubscribe } from "../../auth/authorize.js";
-import type { BidiStream, SendStream } from "../../transport/session.js";
-import { Writer } from "../../util/bytes.js";
-import { join, stripPrefix, overlaps } from "../../util/path.js";
+// The relay as a publisher toward the client: announcements from the origin (filtered by the
+// client's subscribe grant, never echoing its own broadcasts), TRACK_INFO, subscriptions and
+// fetches. Unknown broadcasts and tracks are refused at once: clients otherwise wait seconds.
 import type { Broadcast } from "../../relay/broadcast.js";
-import type { Group } from "../../relay/group.js";
+import { GroupCursor } from "../../relay/group.js";
+import type { Watch } from "../../relay/origin.js";
 import type { Track } from "../../relay/track.js";
-import { Code, MoqError } from "../error.js";
-import { Announce, AnnounceInit, AnnounceOk, type AnnounceRequest } from "./announce.js";
+import type { ViewerPrefs } from "../../relay/types.js";
+import type { BidiStream } from "../../transport/session.js";
+import { coveredBy, join, stripPrefix } from "../../util/path.js";
+import { Code } from "../error.js";
+import { Announce, AnnounceInit, AnnounceOk, MAX_HOPS, type AnnounceRequest } from "./announce.js";
 import type { Fetch } from "./fetch.js";
-import { encodeFrameHead, GroupHeader } from "./group.js";
-import { readStream, send } from "./io.js";
+import type { Framer } from "./framer.js";
+import { send } from "./io.js";
+import { Downstream, FramePump } from "./serve-group.js";
+import { codeOf, follow, groupRank, refuse } from "./session-io.js";
 import type { LiteSession } from "./session.js";
-import { Uni } from "./stream.js";
-import { decodeSubscribeUpdate, encodeSubscribeResponse, type Subscribe } from "./subscribe.js";
-import { encodeTrackInfo, type TrackRequest } from "./track.js";
-import { hasAnnounceOk, hasHopCount, hasHopIds, isLegacy, hasTrackStream } from "./version.js";
-
-interface InFlight {
-  group: Group;
-  out: SendStream | undefined;
-  stop(code: number): void;
-  /** True while the transport is not taking this group's data. */
-  stalled(): boolean;
-}
+import { encodeSubscribeResponse, SubscribeOk, SubscribeUpdate, type Subscribe, type SubscribePrefs } from "./subscribe.js";
+import { TrackInfo, type TrackRequest } from "./track.js";
+import { hasAnnounceInit, hasAnnounceOk, hasHopCount, hasSubscribeOk } from "./version.js";
 
 export class Serve {
-  private readonly cleanups = new Set<() => void>();
+  private readonly watches = new Set<Watch>();
+  private readonly subs = new Map<number, Downstream>();
+  private closed = false;
 
   constructor(private readonly s: LiteSession) {}
 
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  /** The session ended: drop every watch and subscription. */
   close(): void {
-    for (const c of [...this.cleanups]) c();
-    this.cleanups.clear();
+    this.closed = true;
+    for (const w of this.watches) w.close();
+    this.watches.clear();
+    for (const d of this.subs.values()) d.dispose();
+    this.subs.clear();
   }
 
-  private hold(fn: () => void): () => void {
-    const once = (): void => {
-      if (this.cleanups.delete(once)) fn();
-    };
-    this.cleanups.add(once);
-    return once;
+  /** May this client read `relative` (a path under its root)? */
+  canRead(relative: string): boolean {
+    return coveredBy(relative, this.s.grant.subscribe);
   }
 
-  /** Resolve a client-relative broadcast path the grant lets it read, or reset the stream. */
-  private lookup(stream: BidiStream, relative: string): Broadcast | undefined {
-    if (!canSubscribe(this.s.grant, relative)) {
-      this.s.log.warn({ path: relative, reason: "not-permitted" }, "subscribe refused: the token does not allow this path");
-      stream.send.reset(Code.Unauthorized);
-      stream.recv.stop(Code.Unauthorized);
-      return undefined;
-    }
-    const b = this.s.origin.get(join(this.s.grant.root, relative));
-    if (b === undefined) {
-      // Answer at once: the JS subscriber otherwise waits 10 s for TRACK_INFO.
-      stream.send.reset(Code.NotFound);
-      stream.recv.stop(Code.NotFound);
-      return undefined;
-    }
-    return b;
-  }
+  // --- ANNOUNCE_REQUEST ----------------------------------------------------------------------
 
-  announce(stream: BidiStream, req: AnnounceRequest): void {
-    const v = this.s.version;
-    const root = this.s.grant.root;
+  announce(stream: BidiStream, req: AnnounceRequest, framer: Framer): void {
+    const s = this.s;
+    const v = s.version;
+    const root = s.grant.root;
     const abs = join(root, req.prefix);
-    const sent = new Set<string>();
-    const visible = (b: Broadcast): boolean => {
-      if (b.source.session === this.s.id) return false;
-      if (req.excludeHop !== 0n && b.hops.includes(req.excludeHop)) return false;
+    const excluded = (b: Broadcast): boolean => (req.excludeHop !== 0n && b.hops.includes(req.excludeHop)) || (s.peerOrigin !== 0n && b.hops.includes(s.peerOrigin));
+    const filter = (b: Broadcast): boolean => {
+      if (s.ingest.owns(b) || excluded(b) || b.hops.length >= MAX_HOPS) return false;
       const rel = stripPrefix(b.path, root);
-      return rel !== undefined && canSubscribe(this.s.grant, rel);
+      return rel !== undefined && this.canRead(rel);
     };
-    const hopsFor = (b: Broadcast): bigint[] => (hasAnnounceOk(v) ? b.hops : hasHopIds(v) ? [...b.hops, this.s.hop] : hasHopCount(v) ? b.hops.map(() => 0n).concat(0n) : []);
-    const allowed = overlaps(req.prefix, this.s.grant.subscribe);
-    const initial = allowed ? this.s.origin.list(abs).filter(visible) : [];
-    const w = new Writer(256);
-    if (hasAnnounceOk(v)) new AnnounceOk(this.s.hop, initial.length).encode(w);
-    if (isLegacy(v)) new AnnounceInit(initial.map((b) => stripPrefix(b.path, abs) ?? "")).encode(w);
-    else for (const b of initial) new Announce(true, stripPrefix(b.path, abs) ?? "", hopsFor(b)).encode(w, v);
-    for (const b of initial) sent.add(b.path);
-    stream.send.write(w.finish());
-    if (!allowed) return; // nothing here is visible to this token; keep the stream open, quietly
+    // lite-05 receivers append our hop themselves; 03/04 expect it as the last entry.
+    const hops = (b: Broadcast): readonly bigint[] => (hasAnnounceOk(v) ? b.hops : hasHopCount(v) ? [...b.hops, s.hopId] : []);
+    const suffix = (b: Broadcast): string => stripPrefix(b.path, abs) ?? "";
+    const write = (msg: Announce): void => void send(stream.send, (w) => msg.encode(w, v));
 
-    const unwatch = this.s.origin.watch(abs, (path, b) => {
-      const suffix = stripPrefix(path, abs) ?? "";
-      if (b !== undefined && visible(b)) {
-        // A second `active` for a live path is the lite-05 restart; older versions retract first.
-        if (sent.has(path) && !hasAnnounceOk(v)) send(stream.send, (x) => new Announce(false, suffix).encode(x, v));
-        sent.add(path);
-        send(stream.send, (x) => new Announce(true, suffix, hopsFor(b)).encode(x, v));
-      } else if (sent.delete(path)) {
-        send(stream.send, (x) => new Announce(false, suffix).encode(x, v));
-      }
-    });
-    const done = this.hold(() => {
-      unwatch();
-      stream.send.end();
-    });
-    readStream(stream.recv, 1024, { data: () => undefined, end: done, reset: done }, done);
-  }
-
-  async trackInfo(stream: BidiStream, req: TrackRequest): Promise<void> {
-    const b = this.lookup(stream, req.broadcast);
-    if (b === undefined) return;
-    try {
-      const info = await b.track(req.track).trackInfo();
-      const w = new Writer(16);
-      encodeTrackInfo(w, info);
-      stream.send.write(w.finish());
-      stream.send.end();
-    } catch (err) {
-      stream.send.reset(err instanceof MoqError ? err.code : Code.NotFound);
-    }
-  }
-
-  subscribe(stream: BidiStream, msg: Subscribe): void {
-    const b = this.lookup(stream, msg.broadcast);
-    if (b === undefined) return;
-    const v = this.s.version;
-    const track = b.track(msg.track);
-    const max = this.s.limits.max_message_size;
-    const queue = Math.max(1, this.s.limits.subscriber_queue_groups);
-    const inflight: InFlight[] = [];
-    let started = false;
-    let last: number | undefined;
-    let priority = msg.prefs.priority;
-
-    if (!hasTrackStream(v)) {
-      // 01-04 expect an explicit OK before anything else.
-      send(stream.send, (w) => encodeSubscribeResponse(w, { kind: "ok", prefs: { ...msg.prefs, ordered: false } }, v));
-    }
-
-    const handle = track.subscribe(
+    const initial: Broadcast[] = [];
+    let live = false;
+    const watch = s.origin.watch(
+      abs,
       {
-        group: (g) => {
-          if (!started && hasTrackStream(v)) send(stream.send, (w) => encodeSubscribeResponse(w, { kind: "start", group: g.sequence }, v));
-          started = true;
-          last = last === undefined ? g.sequence : Math.max(last, g.sequence);
-          // Bounded queue: groups the transport has not taken yet (blocked on flow control or
-          // waiting for a stream slot) are the viewer's backlog; past the bound the oldest goes.
-          let stalled = inflight.filter((e) => e.stalled()).length;
-          for (let i = 0; i < inflight.length && stalled >= queue; ) {
-            if (inflight[i].stalled()) {
-              stalled--;
-              inflight[i].stop(Code.Old);
-            } else i++;
-          }
-          const entry = this.writeGroup(msg.id, g, priority, () => {
-            const i = inflight.indexOf(entry);
-            if (i >= 0) inflight.splice(i, 1);
-          });
-          inflight.push(entry);
+        active: (b, restart) => {
+          if (!live) return void initial.push(b);
+          // lite-05 reads a second active as a restart; older clients must see the old one end.
+          if (restart && !hasAnnounceOk(v)) write(Announce.ended(suffix(b)));
+          write(Announce.active(suffix(b), hops(b)));
         },
-        close: (code) => {
-          for (const e of inflight.splice(0)) e.stop(code ?? Code.Cancel);
-          if (code === undefined) {
-            send(stream.send, (w) => encodeSubscribeResponse(w, { kind: "end", group: last === undefined ? 0 : last + 1 }, v));
-            stream.send.end();
-          } else {
-            stream.send.reset(code);
-          }
-          done();
-        },
+        ended: (b) => write(Announce.ended(suffix(b))),
       },
-      { start: msg.prefs.start, end: msg.prefs.end },
+      { filter },
     );
-    const done = this.hold(() => {
-      handle.close();
-      for (const e of inflight.splice(0)) e.stop(Code.Cancel);
-      stream.send.end();
+    live = true;
+    send(stream.send, (w) => {
+      if (hasAnnounceOk(v)) new AnnounceOk(s.hopId, initial.length).encode(w, v);
+      if (hasAnnounceInit(v)) new AnnounceInit(initial.map(suffix)).encode(w, v);
+      else for (const b of initial) Announce.active(suffix(b), hops(b)).encode(w, v);
     });
-    readStream(
+    this.watches.add(watch);
+    const stop = (): void => {
+      watch.close();
+      this.watches.delete(watch);
+    };
+    follow(
       stream.recv,
-      max * 4,
+      framer,
       {
-        data: (buf) => {
-          for (let u = buf.take((r) => decodeSubscribeUpdate(r, v, max)); u !== undefined; u = buf.take((r) => decodeSubscribeUpdate(r, v, max))) priority = u.priority;
+        // Nothing else is expected from the requester; ignore rather than fail.
+        data: (f) => void f.drain(),
+        end: () => {
+          stop();
+          stream.send.end();
         },
-        end: done,
-        reset: done,
+        reset: (code) => {
+          stop();
+          stream.send.reset(code);
+        },
       },
       (err) => {
-        done();
-        this.s.fail(err);
+        stop();
+        s.fail(err);
       },
     );
+    stream.send.onStop = () => stop();
   }
 
-  /** Stream one cached group to the viewer, following new frames until the group completes. */
-  private writeGroup(subscribe: number, g: Group, priority: number, finished: () => void): InFlight {
-    const v = this.s.version;
-    let blocked = false;
-    const opened = Date.now();
-    const entry: InFlight = {
-      group: g,
-      out: undefined,
-      stop: () => undefined,
-      // Waiting long for a stream slot, or blocked by flow control: the viewer is not keeping up.
-      stalled: () => blocked || (entry.out === undefined && Date.now() - opened > 100),
-    };
-    let stopped: number | undefined;
-    let unwatch = (): void => undefined;
-    entry.stop = (code) => {
-      if (stopped !== undefined) return;
-      stopped = code;
-      unwatch();
-      entry.out?.reset(code);
-      finished();
-    };
-    this.s.transport.openUni().then(
-      (out) => {
-        if (stopped !== undefined) {
-          out.reset(stopped);
-          return;
-        }
-        entry.out = out;
-        out.priority = 255 - priority;
-        const head = new Writer(16).varint(Uni.Group);
-        new GroupHeader(subscribe, g.sequence).encode(head);
-        out.write(head.finish());
-        let next = 0;
-        let prevTs = 0;
-        const pump = (): void => {
-          if (stopped !== undefined || blocked) return;
-          while (next < g.frames.length) {
-            const f = g.frames[next++];
-            const meta = new Writer(16);
-            encodeFrameHead(meta, v, f.timestamp - prevTs, f.payload.byteLength);
-            prevTs = f.timestamp;
-            out.write(meta.finish());
-            if (!out.write(f.payload)) {
-              blocked = true; // the transport is full: resume on drain
-              return;
-            }
-          }
-          if (g.done) {
-            stopped = g.error ?? -1;
-            unwatch();
-            if (g.error === undefined) out.end();
-            else out.reset(g.error);
-            finished();
-          }
-        };
-        out.onDrain = () => {
-          blocked = false;
-          pump();
-        };
-        out.onStop = (code) => entry.stop(code);
-        unwatch = g.watch(pump);
-        pump();
-      },
-      () => entry.stop(Code.Closed),
-    );
-    return entry;
+  // --- TRACK ---------------------------------------------------------------------------------
+
+  async track(stream: BidiStream, req: TrackRequest): Promise<void> {
+    const track = this.resolve(stream, req.broadcast, req.track);
+    if (track === undefined) return;
+    try {
+      const info = await track.trackInfo();
+      send(stream.send, (w) => new TrackInfo(info.priority, info.ordered, info.maxLatency, info.timescale).encode(w, this.s.version));
+      stream.send.end();
+    } catch (err) {
+      this.s.log.debug({ path: req.broadcast, track: req.track, err: String(err) }, "track info refused");
+      stream.send.reset(codeOf(err, Code.NotFound));
+    }
   }
+
+  // --- SUBSCRIBE -----------------------------------------------------------------------------
+
+  subscribe(stream: BidiStream, msg: Subscribe, framer: Framer): void {
+    const s = this.s;
+    const v = s.version;
+    if (this.subs.has(msg.id)) return refuse(stream, Code.Duplicate);
+    if (this.subs.size >= s.limits.max_subscriptions_per_session) {
+      s.log.warn({ path: msg.broadcast, limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
+      return refuse(stream, Code.BoundsExceeded);
+    }
+    const track = this.resolve(stream, msg.broadcast, msg.track);
+    if (track === undefined) return;
+    const down = new Downstream(s, stream, msg.id, track, toViewer(msg.prefs), (d) => {
+      if (this.subs.get(msg.id) === d) this.subs.delete(msg.id);
+    });
+    this.subs.set(msg.id, down);
+    const gone = (code?: number): void => {
+      if (this.subs.get(msg.id) === down) this.subs.delete(msg.id);
+      down.unsubscribe(code);
+    };
+    follow(
+      stream.recv,
+      framer,
+      {
+        data: (f) => {
+          for (let u; (u = f.next((r) => SubscribeUpdate.decode(r, v))) !== undefined; ) down.update(toViewer(u.prefs));
+        },
+        end: () => gone(),
+        reset: (code) => gone(code),
+      },
+      (err) => {
+        gone(Code.Cancel);
+        s.fail(err);
+      },
+    );
+    stream.send.onStop = (code) => gone(code);
+    if (hasSubscribeOk(v)) send(stream.send, (w) => encodeSubscribeResponse(w, new SubscribeOk(msg.prefs), v));
+    if (!this.closed) down.start();
+  }
+
+  // --- FETCH ---------------------------------------------------------------------------------
 
   fetch(stream: BidiStream, req: Fetch): void {
-    const b = this.lookup(stream, req.broadcast);
-    if (b === undefined) return;
-    const t: Track | undefined = b.peek(req.track);
-    const g = t?.get(req.group);
-    if (g === undefined) {
-      stream.send.reset(Code.NotFound);
-      return;
-    }
-    let next = 0;
-    let prevTs = 0;
-    const unwatch = g.watch(() => pump());
-    const pump = (): void => {
-      while (next < g.frames.length) {
-        const f = g.frames[next++];
-        const meta = new Writer(16);
-        encodeFrameHead(meta, this.s.version, f.timestamp - prevTs, f.payload.byteLength);
-        prevTs = f.timestamp;
-        stream.send.write(meta.finish());
-        stream.send.write(f.payload);
-      }
-      if (g.done) {
-        unwatch();
-        if (g.error === undefined) stream.send.end();
-        else stream.send.reset(g.error);
-      }
-    };
-    pump();
+    const track = this.resolve(stream, req.broadcast, req.track);
+    if (track === undefined) return;
+    const group = track.fetch(req.group);
+    if (group === undefined) return refuse(stream, Code.NotFound);
+    const pump = new FramePump(new GroupCursor(group), this.s.version, this.s.origin.stats, () => undefined);
+    pump.rank = groupRank(req.priority, track.info?.priority ?? 0, req.group, false);
+    stream.recv.onReset = () => pump.abort(Code.Cancel);
+    pump.attach(stream.send);
   }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  /** The track a request names, or undefined after refusing the stream. */
+  private resolve(stream: BidiStream, broadcast: string, name: string): Track | undefined {
+    if (!this.canRead(broadcast)) {
+      this.s.log.info({ path: broadcast, reason: "not-permitted" }, "request refused: the grant does not cover this path");
+      refuse(stream, Code.Unauthorized);
+      return undefined;
+    }
+    const abs = join(this.s.grant.root, broadcast);
+    const b = this.s.origin.lookup(abs);
+    if (b === undefined) {
+      refuse(stream, Code.Unroutable);
+      return undefined;
+    }
+    return b.track(name);
+  }
+}
+
+function toViewer(p: SubscribePrefs): ViewerPrefs {
+  const out: ViewerPrefs = { priority: p.priority, ordered: p.ordered, maxLatency: p.maxLatency };
+  if (p.start !== undefined) out.start = p.start;
+  if (p.end !== undefined) out.end = p.end;
+  return out;
 }

@@ -1,294 +1,294 @@
-// One moq-lite session: version negotiation (ALPN, or the legacy in-band SETUP), the lite-05 SETUP
-// exchange, and dispatch of every stream the client opens. The relay is both subscriber (Ingest)
-// and publisher (Serve) on every session. Malformed input closes this session only.
-import type { Grant } from "../../auth/authorize.js";
+// One moq-lite session on any transport: the version (from the negotiated protocol, or the legacy
+// in-band SETUP), the lite-05 SETUP exchange, and dispatch of every stream the client opens. The
+// relay is both publisher (Serve) and subscriber (Ingest) on every session. Malformed input closes
+// this session only, with the matching MoQ code.
 import type { LimitsConfig } from "../../config/types.js";
 import type { Origin } from "../../relay/origin.js";
-import type { BidiStream, CloseInfo, RecvStream, Session } from "../../transport/session.js";
-import { DecodeError, Writer } from "../../util/bytes.js";
+import type { BidiStream, CloseInfo, Session } from "../../transport/session.js";
 import type { Logger } from "../../util/log.js";
-import { Code, MoqError } from "../error.js";
-import { AnnounceRequest } from "./announce.js";
-import { Fetch } from "./fetch.js";
+import { Code, errorCode, MoqError } from "../error.js";
+import { Framer } from "./framer.js";
+import { Goaway } from "./goaway.js";
 import { Ingest } from "./ingest.js";
-import { readStream, send } from "./io.js";
-import { Goaway } from "./misc.js";
+import { send } from "./io.js";
 import { Serve } from "./serve.js";
-import { ClientSetup, ServerSetup, Setup } from "./setup.js";
+import { follow } from "./session-io.js";
+import { acceptBidi, acceptUni } from "./session-streams.js";
+import { ClientSetup, Role, ServerSetup, SessionInfo, Setup } from "./setup.js";
 import { Bidi, Uni } from "./stream.js";
-import { Subscribe } from "./subscribe.js";
-import { TrackRequest } from "./track.js";
-import { hasFetch, hasSetupStream, hasTrackStream, Version, versionFromAlpn, versionName } from "./version.js";
+import { hasGoaway, hasSetupStream, NEGOTIATE, selectLegacyVersion, Version, versionFromAlpn, versionName } from "./version.js";
+
+/** What a session may do (structurally the auth module's Grant): paths relative to `root`. */
+export interface LiteGrant {
+  root: string;
+  publish: readonly string[];
+  subscribe: readonly string[];
+  /** ms since epoch: the session is closed with Unauthorized then. */
+  expiresAt?: number;
+  /** A peer relay: may publish reserved namespaces. */
+  cluster?: boolean;
+}
 
 export interface LiteContext {
-  id: number;
+  grant: LiteGrant;
   origin: Origin;
-  grant: Grant;
-  limits: LimitsConfig;
-  /** The relay's hop id (origin) for loop prevention. */
-  hop: bigint;
+  config: { limits: LimitsConfig; server: { versions: readonly string[] } };
   log: Logger;
-  /** Accept the legacy in-band SETUP (lite-02/01). */
-  legacy: boolean;
+  /** This relay's origin id (hop id) for loop prevention. */
+  hopId: bigint;
   /**
-   * Raw QUIC has no URL: the path and `?jwt=` ride in the client's lite-05 SETUP. When set, the
-   * session waits for that SETUP and authorises it before serving anything.
+   * Raw QUIC only: the client's SETUP carries the request path (and `?jwt=`); the session is
+   * re-authorised with it. Without this hook the grant from the connection stays.
    */
-  authorizeSetup?: (pathAndQuery: string) => Promise<Grant>;
+  authorize?: (url: URL) => Promise<LiteGrant>;
+}
+
+/** Run a moq-lite session until it closes; resolves with why (never rejects). */
+export function runLiteSession(session: Session, ctx: LiteContext): Promise<CloseInfo> {
+  return new LiteSession(session, ctx).run();
 }
 
 export class LiteSession {
   version: Version = Version.Lite05;
-  readonly id: number;
-  readonly origin: Origin;
-  grant: Grant;
-  readonly limits: LimitsConfig;
-  readonly hop: bigint;
-  readonly log: Logger;
-  private readonly ingest: Ingest;
-  private readonly serve: Serve;
-  private negotiated = false;
-  private closedInfo: CloseInfo | undefined;
-  private expiry: NodeJS.Timeout | undefined;
+  grant: LiteGrant;
+  /** The client's origin from its SETUP (0 = none): its broadcasts are never echoed back. */
+  peerOrigin = 0n;
+  readonly ingest: Ingest;
+  readonly serve: Serve;
+  /** @internal the version is settled. */
+  negotiated = false;
+  /** Requests may be served (a raw QUIC session waits for the SETUP that scopes it). */
+  private ready = false;
+  private deferred: Array<() => void> = [];
+  private gotSetup = false;
+  private role: number = Role.Both;
+  private closeInfo: CloseInfo | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private cleaned = false;
 
   constructor(
     readonly transport: Session,
     private readonly ctx: LiteContext,
   ) {
-    this.id = ctx.id;
-    this.origin = ctx.origin;
     this.grant = ctx.grant;
-    this.limits = ctx.limits;
-    this.hop = ctx.hop;
-    this.log = ctx.log;
     this.ingest = new Ingest(this);
     this.serve = new Serve(this);
   }
 
-  /** Run until the session closes; resolves with why. */
+  get origin(): Origin {
+    return this.ctx.origin;
+  }
+  get hopId(): bigint {
+    return this.ctx.hopId;
+  }
+  get limits(): LimitsConfig {
+    return this.ctx.config.limits;
+  }
+  get log(): Logger {
+    return this.ctx.log;
+  }
+  get isClosed(): boolean {
+    return this.closeInfo !== undefined;
+  }
+
+  /** Serve the session until it closes; resolves with why. */
   async run(): Promise<CloseInfo> {
     const t = this.transport;
-    t.onBidi = (s) => this.bidi(s);
-    t.onUni = (s) => this.uni(s);
-    t.onDatagram = null; // datagrams from clients are not forwarded yet; streams carry everything
-    const alpn = versionFromAlpn(t.protocol);
-    if (alpn !== undefined && this.ctx.authorizeSetup !== undefined && hasSetupStream(alpn)) {
-      // Wait (bounded) for the SETUP that carries the path and token.
-      this.version = alpn;
-      const timer = setTimeout(() => {
-        if (!this.negotiated) this.close(Code.Timeout, "no SETUP received");
-      }, this.limits.handshake_timeout);
-      timer.unref();
-    } else if (alpn !== undefined) {
-      this.version = alpn;
-      this.ready();
-    } else if (!this.ctx.legacy) {
-      this.close(Code.Version, `protocol "${t.protocol}" is not enabled`);
-    } else {
-      // Legacy clients send CLIENT_SETUP on their first bidi stream; give them a bounded time.
-      const timer = setTimeout(() => {
-        if (!this.negotiated) this.close(Code.Timeout, "no SETUP received");
-      }, this.limits.handshake_timeout);
-      timer.unref();
-    }
+    t.onBidi = (s) => acceptBidi(this, s);
+    t.onUni = (s) => acceptUni(this, s);
+    t.onDatagram = (d) => this.ingest.datagram(d);
     this.armExpiry();
+    const alpn = versionFromAlpn(t.protocol);
+    if (alpn === undefined) {
+      this.close(Code.Version, `protocol "${t.protocol}" is not moq-lite`);
+    } else if (alpn === NEGOTIATE) {
+      if (!this.ctx.config.server.versions.includes("moql")) this.close(Code.Version, "the legacy in-band SETUP is not enabled");
+      else this.awaitHandshake("no CLIENT_SETUP received");
+    } else {
+      this.version = alpn;
+      this.negotiated = true;
+      this.started();
+    }
     const info = await t.closed;
     this.cleanup();
-    return this.closedInfo ?? info;
+    return this.closeInfo ?? info;
   }
 
-  /** Close the session when its token expires (checked again if the grant changes). */
-  private armExpiry(): void {
-    clearTimeout(this.expiry);
-    if (this.grant.expiresAt === undefined) return;
-    this.expiry = setTimeout(() => {
-      this.log.info({ reason: "expired" }, "credential expired, closing session");
-      this.close(Code.Unauthorized, "token expired");
-    }, Math.max(0, this.grant.expiresAt - Date.now()));
-    this.expiry.unref();
-  }
-
-  private ready(): void {
-    this.negotiated = true;
-    this.log.debug({ version: versionName(this.version) }, "session ready");
-    if (hasSetupStream(this.version)) {
-      this.transport.openUni().then(
-        (s) => {
-          send(s, (w) => {
-            w.varint(Uni.Setup);
-            new Setup(this.hop).encode(w);
-          });
-          s.end();
-        },
-        () => undefined,
-      );
-    }
-    if (this.grant.publish.length > 0) this.ingest.start().catch((err: unknown) => this.fail(err));
-  }
-
-  /** A protocol error: close this session (only) with the matching code and log why. */
-  fail(err: unknown): void {
-    if (this.closedInfo !== undefined) return;
-    const code = err instanceof MoqError ? err.code : err instanceof DecodeError || err instanceof RangeError ? Code.Decode : Code.ProtocolViolation;
-    const reason = err instanceof Error ? err.message : String(err);
-    this.log.warn({ err: reason, code }, "closing session on protocol error");
-    this.close(code, reason);
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closedInfo !== undefined) return;
-    this.closedInfo = { code, reason, remote: false };
-    this.transport.close(code, reason);
-    this.cleanup();
-  }
-
-  /** Tell the client to go elsewhere (or just away) before we shut down. */
+  /** Ask the client to go away (drain): GOAWAY on lite-04+, nothing before. */
   goaway(uri = ""): void {
+    if (this.closeInfo !== undefined || !this.negotiated || !hasGoaway(this.version)) return;
+    const v = this.version;
     this.transport.openBidi().then(
       (s) => {
         send(s.send, (w) => {
           w.varint(Bidi.Goaway);
-          new Goaway(uri).encode(w);
+          new Goaway(uri).encode(w, v);
         });
+        s.recv.onData = () => undefined;
       },
       () => undefined,
     );
   }
 
-  private cleanup(): void {
-    clearTimeout(this.expiry);
-    this.serve.close();
-    this.ingest.clear();
+  /** A protocol error: close this session (only) with the matching code, and say why. */
+  fail(err: unknown): void {
+    if (this.closeInfo !== undefined) return;
+    const code = err instanceof RangeError ? Code.ProtocolViolation : errorCode(err);
+    const reason = err instanceof Error ? err.message : String(err);
+    this.log.warn({ err: reason, code }, "closing session on protocol error");
+    this.close(code, reason.slice(0, 256));
   }
 
-  private bidi(stream: BidiStream): void {
-    const max = this.limits.max_message_size;
-    let type: number | undefined;
-    let handled = false;
-    readStream(
-      stream.recv,
-      max * 4,
-      {
-        data: (b) => {
-          if (handled) return;
-          type ??= b.take((r) => r.varint());
-          if (type === undefined) return;
-          if (!this.negotiated && type !== Bidi.ClientCompat) throw new MoqError(Code.ProtocolViolation, "stream before SETUP");
-          if (this.negotiated && type === Bidi.ClientCompat) throw new MoqError(Code.UnexpectedStream, "SETUP after the version was negotiated");
-          const v = this.version;
-          switch (type) {
-            case Bidi.ClientCompat: {
-              const setup = b.take((r) => ClientSetup.decode(r));
-              if (setup === undefined) return;
-              handled = true;
-              return this.legacySetup(stream, setup);
-            }
-            case Bidi.Announce: {
-              const req = b.take((r) => AnnounceRequest.decode(r, v, max));
-              if (req === undefined) return;
-              handled = true;
-              return this.serve.announce(stream, req);
-            }
-            case Bidi.Subscribe: {
-              const msg = b.take((r) => Subscribe.decode(r, v, max));
-              if (msg === undefined) return;
-              handled = true;
-              return this.serve.subscribe(stream, msg);
-            }
-            case Bidi.Track: {
-              if (!hasTrackStream(v)) throw new MoqError(Code.UnexpectedStream, "TRACK stream on a version without it");
-              const req = b.take((r) => TrackRequest.decode(r, max));
-              if (req === undefined) return;
-              handled = true;
-              void this.serve.trackInfo(stream, req);
-              return;
-            }
-            case Bidi.Fetch: {
-              if (!hasFetch(v)) throw new MoqError(Code.UnexpectedStream, "FETCH on a version without it");
-              const req = b.take((r) => Fetch.decode(r, max));
-              if (req === undefined) return;
-              handled = true;
-              return this.serve.fetch(stream, req);
-            }
-            case Bidi.Goaway: {
-              const g = b.take((r) => Goaway.decode(r, max));
-              if (g === undefined) return;
-              handled = true;
-              this.log.info({ uri: g.uri }, "client sent GOAWAY");
-              return;
-            }
-            case Bidi.Probe:
-              // We advertise no probing; refuse politely (not fatal).
-              handled = true;
-              stream.send.reset(Code.Unsupported);
-              stream.recv.stop(Code.Unsupported);
-              return;
-            default:
-              // Unknown stream types are reset, not fatal (§2.2).
-              handled = true;
-              stream.send.reset(Code.UnexpectedStream);
-              stream.recv.stop(Code.UnexpectedStream);
-          }
-        },
-      },
-      (err) => this.fail(err),
-    );
+  close(code: number, reason: string): void {
+    if (this.closeInfo !== undefined) return;
+    this.closeInfo = { code, reason, remote: false };
+    this.transport.close(code, reason);
+    this.cleanup();
   }
 
-  private legacySetup(stream: BidiStream, setup: ClientSetup): void {
-    const pick = [Version.Lite02, Version.Lite01].find((v) => setup.versions.includes(v));
-    if (pick === undefined) {
-      this.close(Code.Version, `no supported version in ${setup.versions.map((v) => `0x${v.toString(16)}`).join(", ")}`);
+  // --- start-up ------------------------------------------------------------------------------
+
+  /** The version is known. */
+  private started(): void {
+    const v = this.version;
+    this.log.debug({ protocol: versionName(v) }, "moq-lite session started");
+    if (!hasSetupStream(v)) {
+      this.setReady();
+      this.startIngest();
       return;
     }
-    this.version = pick;
-    const w = new Writer(32);
-    new ServerSetup(pick).encode(w);
-    stream.send.write(w.finish());
-    // The stream stays open as the lite-01/02 session stream; its SESSION_INFO updates are ignored.
-    stream.recv.onData = () => undefined;
-    stream.recv.onEnd = () => this.close(0, "session stream closed");
-    this.ready();
+    this.transport.openUni().then(
+      (s) => {
+        send(s, (w) => {
+          w.varint(Uni.Setup);
+          new Setup({ origin: this.hopId }).encode(w, v);
+        });
+        s.end();
+      },
+      () => undefined,
+    );
+    // The URL scoped WebTransport and WebSocket sessions already; raw QUIC waits for the path.
+    if (this.transport.transport !== "quic") this.setReady();
+    this.awaitHandshake("no SETUP received");
   }
 
-  private uni(stream: RecvStream): void {
-    let type: number | undefined;
-    const max = this.limits.max_message_size;
-    readStream(
-      stream,
-      max * 4,
+  private awaitHandshake(reason: string): void {
+    this.handshakeTimer = setTimeout(() => this.close(Code.Timeout, reason), this.limits.handshake_timeout);
+    this.handshakeTimer.unref();
+  }
+
+  /** @internal the client's lite-05 SETUP arrived. */
+  clientSetup(setup: Setup): void {
+    if (this.gotSetup) throw new MoqError(Code.ProtocolViolation, "a second SETUP");
+    this.gotSetup = true;
+    clearTimeout(this.handshakeTimer);
+    this.peerOrigin = setup.origin;
+    this.role = setup.role;
+    this.log.debug({ origin: setup.origin.toString(), role: setup.role }, "client SETUP");
+    if (setup.path !== undefined && this.transport.transport === "quic") {
+      const path = setup.path.startsWith("/") ? setup.path : `/${setup.path}`;
+      const url = new URL(path, this.transport.url);
+      this.transport.url = url;
+      if (this.ctx.authorize !== undefined) {
+        this.ctx.authorize(url).then(
+          (g) => {
+            this.grant = g;
+            this.armExpiry();
+            this.scoped();
+          },
+          (err: unknown) => {
+            this.log.info({ path: url.pathname, err: err instanceof Error ? err.message : String(err) }, "session unauthorized");
+            this.close(Code.Unauthorized, "unauthorized");
+          },
+        );
+        return;
+      }
+    }
+    this.scoped();
+  }
+
+  /** The grant is final: check the client's declared role and start both halves. */
+  private scoped(): void {
+    if (this.closeInfo !== undefined) return;
+    const g = this.grant;
+    if ((this.role === Role.Publisher && g.publish.length === 0) || (this.role === Role.Subscriber && g.subscribe.length === 0)) {
+      this.close(Code.Unauthorized, "the declared role is not permitted");
+      return;
+    }
+    this.setReady();
+    if (this.role !== Role.Subscriber) this.startIngest();
+  }
+
+  private setReady(): void {
+    if (this.ready) return;
+    this.ready = true;
+    for (const fn of this.deferred.splice(0)) fn();
+  }
+
+  private startIngest(): void {
+    if (this.grant.publish.length > 0 && this.closeInfo === undefined) this.ingest.start();
+  }
+
+  /** @internal run `fn` once requests may be served. */
+  whenReady(fn: () => void): void {
+    if (this.ready) fn();
+    else this.deferred.push(fn);
+  }
+
+  /** @internal CLIENT_SETUP arrived on the first bidi stream (no protocol was negotiated). */
+  legacySetup(stream: BidiStream, setup: ClientSetup, framer: Framer): void {
+    const pick = selectLegacyVersion(setup.versions);
+    if (pick === undefined) {
+      this.close(Code.Version, "no common moq-lite version in CLIENT_SETUP");
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.version = pick;
+    this.negotiated = true;
+    send(stream.send, (w) => {
+      w.varint(Bidi.ServerCompat);
+      new ServerSetup(pick).encode(w);
+    });
+    // The stream lives on as the lite-01/02 session stream; its SESSION_INFOs are informational.
+    follow(
+      stream.recv,
+      framer,
       {
-        data: (b) => {
-          type ??= b.take((r) => r.varint());
-          if (type === undefined) return;
-          if (type === Uni.Group) {
-            const head = b.take((r) => r.rest());
-            this.ingest.group(stream, head);
-          } else if (type === Uni.Setup && hasSetupStream(this.version)) {
-            const setup = b.take((r) => Setup.decode(r, max));
-            if (setup === undefined) return;
-            this.log.debug({ origin: setup.origin.toString(), role: setup.role }, "client SETUP");
-            stream.onData = () => undefined;
-            const authorize = this.ctx.authorizeSetup;
-            if (authorize !== undefined && !this.negotiated) {
-              authorize(setup.path ?? "/").then(
-                (grant) => {
-                  this.grant = grant;
-                  this.armExpiry();
-                  this.ready();
-                },
-                (err: unknown) => {
-                  this.log.warn({ reason: (err as { reason?: string }).reason ?? String(err) }, "session unauthorized");
-                  this.close(Code.Unauthorized, err instanceof Error ? err.message : "unauthorized");
-                },
-              );
-            }
-          } else {
-            stream.stop(Code.UnexpectedStream);
-          }
+        data: (f) => {
+          while (f.next((r) => SessionInfo.decode(r, pick)) !== undefined);
         },
+        end: () => this.close(Code.Cancel, "session stream closed"),
+        reset: (code) => this.close(code, "session stream reset"),
       },
       (err) => this.fail(err),
     );
+    this.started();
+  }
+
+  // --- teardown ------------------------------------------------------------------------------
+
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const at = this.grant.expiresAt;
+    if (at === undefined || this.closeInfo !== undefined) return;
+    // setTimeout holds at most ~24.8 days: re-arm until the real deadline.
+    const ms = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => {
+      if (Date.now() < at) return this.armExpiry();
+      this.log.info({ reason: "expired" }, "credential expired: closing session");
+      this.close(Code.Unauthorized, "token expired");
+    }, ms);
+    this.expiryTimer.unref();
+  }
+
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.expiryTimer);
+    this.deferred = [];
+    this.serve.close();
+    this.ingest.close();
   }
 }

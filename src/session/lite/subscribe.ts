@@ -1,126 +1,183 @@
-// Subscribe stream: SUBSCRIBE / SUBSCRIBE_UPDATE from the subscriber, and the publisher's responses,
-// whose shape changed twice: untyped OK (01/02), typed OK/DROP (03/04), typed START/END/DROP (05).
+// Subscribe stream (bidi 0x2).
+//
+//   subscriber → publisher   SUBSCRIBE, then SUBSCRIBE_UPDATE… (FIN = unsubscribe)
+//   publisher → subscriber   responses, whose shape changed twice:
+//     lite-01/02  one untyped SUBSCRIBE_OK (02: empty body; 01: priority)
+//     lite-03/04  Type (i) before each message: 0 SUBSCRIBE_OK, 1 SUBSCRIBE_DROP
+//     lite-05     Type (i) before each message: 0 SUBSCRIBE_START, 1 SUBSCRIBE_END, 2 SUBSCRIBE_DROP
+//                 (acceptance is implicit: there is no OK)
+// Read responses with `framer.next((r) => decodeSubscribeResponse(r, v), typedSubscribeResponses(v))`.
 import { DecodeError, Reader, Writer } from "../../util/bytes.js";
-import { path } from "./announce.js";
-import { decodeMessage, encodeMessage } from "./message.js";
-import { isLegacy, hasAnnounceOk, type Version, Version as V } from "./version.js";
+import { readPath, writePath } from "./announce.js";
+import { readMessage, requireVersion, writeMessage } from "./message.js";
+import { readBool } from "./track.js";
+import { hasSubscribeDrop, hasSubscribeOk, hasSubscribeRange, hasSubscribeStartEnd, Version } from "./version.js";
 
-/** Opt+1 encoding: 0 = absent. */
-const opt = (v: number | undefined): number => (v === undefined ? 0 : v + 1);
-const unopt = (v: number): number | undefined => (v === 0 ? undefined : v - 1);
+/** Opt+1 encoding: 0 = absent, n = value n − 1. */
+const optEncode = (v: number | undefined): number => (v === undefined ? 0 : v + 1);
+const optDecode = (v: number): number | undefined => (v === 0 ? undefined : v - 1);
 
+/** Subscriber preferences, shared by SUBSCRIBE, SUBSCRIBE_UPDATE and the lite-03/04 SUBSCRIBE_OK. */
 export interface SubscribePrefs {
   priority: number;
+  /** Lite-03+ (absent before: false). */
   ordered: boolean;
+  /** Lite-03+: subscriber max latency in ms (0 = none). */
   maxLatency: number;
+  /** Lite-03+: first group wanted; undefined = the latest. */
   start?: number;
+  /** Lite-03+: last group wanted (inclusive); undefined = open-ended. */
   end?: number;
 }
 
+export const DEFAULT_PREFS: SubscribePrefs = { priority: 0, ordered: false, maxLatency: 0 };
+
+function writePrefs(w: Writer, p: SubscribePrefs, v: Version): void {
+  w.u8(p.priority);
+  if (!hasSubscribeRange(v)) return;
+  w.u8(p.ordered ? 1 : 0)
+    .varint(p.maxLatency)
+    .varint(optEncode(p.start))
+    .varint(optEncode(p.end));
+}
+
+function readPrefs(r: Reader, v: Version): SubscribePrefs {
+  const priority = r.u8();
+  if (!hasSubscribeRange(v)) return { priority, ordered: false, maxLatency: 0 };
+  const ordered = readBool(r);
+  const maxLatency = r.varint();
+  const start = optDecode(r.varint());
+  const end = optDecode(r.varint());
+  const p: SubscribePrefs = { priority, ordered, maxLatency };
+  if (start !== undefined) p.start = start;
+  if (end !== undefined) p.end = end;
+  return p;
+}
+
+/** SUBSCRIBE: `Subscribe ID (i) · Broadcast (s) · Track (s) · Priority (8)` + lite-03+ prefs. */
 export class Subscribe {
   constructor(
+    /** Chosen by the subscriber; unique per session, never reused. */
     readonly id: number,
     readonly broadcast: string,
     readonly track: string,
-    readonly prefs: SubscribePrefs,
+    readonly prefs: SubscribePrefs = DEFAULT_PREFS,
   ) {}
 
   encode(w: Writer, v: Version): void {
-    encodeMessage(w, (b) => {
-      b.varint(this.id).string(this.broadcast).string(this.track).u8(this.prefs.priority);
-      if (!isLegacy(v)) b.u8(this.prefs.ordered ? 1 : 0).varint(this.prefs.maxLatency).varint(opt(this.prefs.start)).varint(opt(this.prefs.end));
+    writeMessage(w, (b) => {
+      b.varint(this.id);
+      writePath(b, this.broadcast);
+      b.string(this.track);
+      writePrefs(b, this.prefs, v);
     });
   }
 
-  static decode(r: Reader, v: Version, max: number): Subscribe {
-    return decodeMessage(r, max, (b) => {
-      const id = b.varint();
-      const broadcast = path(b);
-      const track = b.string(1024);
-      const priority = b.u8();
-      if (isLegacy(v)) return new Subscribe(id, broadcast, track, { priority, ordered: false, maxLatency: 0 });
-      return new Subscribe(id, broadcast, track, { priority, ordered: b.u8() !== 0, maxLatency: b.varint(), start: unopt(b.varint()), end: unopt(b.varint()) });
-    });
+  static decode(r: Reader, v: Version): Subscribe {
+    return readMessage(r, (b) => new Subscribe(b.varint(), readPath(b), b.string(), readPrefs(b, v)));
   }
 }
 
-export function encodeSubscribeUpdate(w: Writer, p: SubscribePrefs, v: Version): void {
-  encodeMessage(w, (b) => {
-    b.u8(p.priority);
-    if (!isLegacy(v)) b.u8(p.ordered ? 1 : 0).varint(p.maxLatency).varint(opt(p.start)).varint(opt(p.end));
-  });
+/** SUBSCRIBE_UPDATE: new preferences (lite-01/02: the priority alone). */
+export class SubscribeUpdate {
+  constructor(readonly prefs: SubscribePrefs) {}
+
+  encode(w: Writer, v: Version): void {
+    writeMessage(w, (b) => writePrefs(b, this.prefs, v));
+  }
+
+  static decode(r: Reader, v: Version): SubscribeUpdate {
+    return readMessage(r, (b) => new SubscribeUpdate(readPrefs(b, v)));
+  }
 }
 
-export function decodeSubscribeUpdate(r: Reader, v: Version, max: number): SubscribePrefs {
-  return decodeMessage(r, max, (b) => {
-    const priority = b.u8();
-    if (isLegacy(v)) return { priority, ordered: false, maxLatency: 0 };
-    return { priority, ordered: b.u8() !== 0, maxLatency: b.varint(), start: unopt(b.varint()), end: unopt(b.varint()) };
-  });
+/** Lite-01..04: the publisher accepts (lite-03/04: with its resolved preferences). */
+export class SubscribeOk {
+  readonly kind = "ok";
+  constructor(readonly prefs: SubscribePrefs = DEFAULT_PREFS) {}
 }
 
-export type SubscribeResponse =
-  | { kind: "ok"; prefs: SubscribePrefs }
-  | { kind: "start"; group: number }
-  | { kind: "end"; group: number }
-  | { kind: "drop"; start: number; end: number; code: number };
+/** Lite-05: the first group that will be delivered (earlier requested groups are dropped). */
+export class SubscribeStart {
+  readonly kind = "start";
+  constructor(readonly group: number) {}
+}
 
+/** Lite-05: no group at or after `group` (exclusive) will be produced; 0 = none ever. */
+export class SubscribeEnd {
+  readonly kind = "end";
+  constructor(readonly group: number) {}
+}
+
+/** Lite-03+: groups start..end (inclusive) will not be delivered, with why. */
+export class SubscribeDrop {
+  readonly kind = "drop";
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    readonly code: number,
+  ) {}
+}
+
+export type SubscribeResponse = SubscribeOk | SubscribeStart | SubscribeEnd | SubscribeDrop;
+
+/** Write one publisher response, with its type prefix where the version has one. */
 export function encodeSubscribeResponse(w: Writer, resp: SubscribeResponse, v: Version): void {
-  if (isLegacy(v)) {
-    if (resp.kind !== "ok") return; // 01/02 have nothing but the OK
-    encodeMessage(w, (b) => {
-      if (v === V.Lite01) b.u8(resp.prefs.priority);
-    });
-    return;
-  }
-  if (!hasAnnounceOk(v)) {
-    if (resp.kind === "ok") {
-      w.varint(0);
-      encodeMessage(w, (b) => b.u8(resp.prefs.priority).u8(resp.prefs.ordered ? 1 : 0).varint(resp.prefs.maxLatency).varint(opt(resp.prefs.start)).varint(opt(resp.prefs.end)));
-    } else if (resp.kind === "drop") {
-      w.varint(1);
-      encodeMessage(w, (b) => b.varint(resp.start).varint(resp.end).varint(resp.code));
-    }
-    return;
-  }
   switch (resp.kind) {
+    case "ok":
+      requireVersion(hasSubscribeOk(v), "SUBSCRIBE_OK", v);
+      if (hasSubscribeRange(v)) w.varint(0);
+      writeMessage(w, (b) => {
+        if (hasSubscribeRange(v)) writePrefs(b, resp.prefs, v);
+        else if (v === Version.Lite01) b.u8(resp.prefs.priority);
+      });
+      return;
     case "start":
+      requireVersion(hasSubscribeStartEnd(v), "SUBSCRIBE_START", v);
       w.varint(0);
-      encodeMessage(w, (b) => b.varint(resp.group));
+      writeMessage(w, (b) => b.varint(resp.group));
       return;
     case "end":
+      requireVersion(hasSubscribeStartEnd(v), "SUBSCRIBE_END", v);
       w.varint(1);
-      encodeMessage(w, (b) => b.varint(resp.group));
+      writeMessage(w, (b) => b.varint(resp.group));
       return;
     case "drop":
-      w.varint(2);
-      encodeMessage(w, (b) => b.varint(resp.start).varint(resp.end).varint(resp.code));
+      requireVersion(hasSubscribeDrop(v), "SUBSCRIBE_DROP", v);
+      w.varint(hasSubscribeStartEnd(v) ? 2 : 1);
+      writeMessage(w, (b) => b.varint(resp.start).varint(resp.end).varint(resp.code));
       return;
-    case "ok":
-      return; // lite-05 acknowledges implicitly
   }
 }
 
-export function decodeSubscribeResponse(r: Reader, v: Version, max: number): SubscribeResponse {
-  if (isLegacy(v)) {
-    return decodeMessage(r, max, (b) => ({ kind: "ok", prefs: { priority: v === V.Lite01 ? b.u8() : 0, ordered: false, maxLatency: 0 } }));
+/** Read one publisher response (type prefix included on lite-03+). */
+export function decodeSubscribeResponse(r: Reader, v: Version): SubscribeResponse {
+  if (!hasSubscribeRange(v)) {
+    return readMessage(r, (b) => new SubscribeOk({ ...DEFAULT_PREFS, priority: v === Version.Lite01 ? b.u8() : 0 }));
   }
   const type = r.varint();
-  if (!hasAnnounceOk(v)) {
-    if (type === 0) {
-      return decodeMessage(r, max, (b) => ({ kind: "ok", prefs: { priority: b.u8(), ordered: b.u8() !== 0, maxLatency: b.varint(), start: unopt(b.varint()), end: unopt(b.varint()) } }));
+  if (hasSubscribeStartEnd(v)) {
+    switch (type) {
+      case 0:
+        return readMessage(r, (b) => new SubscribeStart(b.varint()));
+      case 1:
+        return readMessage(r, (b) => new SubscribeEnd(b.varint()));
+      case 2:
+        return readMessage(r, readDrop);
+      default:
+        throw new DecodeError(`unknown subscribe response type ${type}`);
     }
-    if (type === 1) return decodeMessage(r, max, (b) => ({ kind: "drop", start: b.varint(), end: b.varint(), code: b.varint() }));
-    throw new DecodeError(`unknown subscribe response type ${type}`);
   }
   switch (type) {
     case 0:
-      return decodeMessage(r, max, (b) => ({ kind: "start", group: b.varint() }));
+      return readMessage(r, (b) => new SubscribeOk(readPrefs(b, v)));
     case 1:
-      return decodeMessage(r, max, (b) => ({ kind: "end", group: b.varint() }));
-    case 2:
-      return decodeMessage(r, max, (b) => ({ kind: "drop", start: b.varint(), end: b.varint(), code: b.varint() }));
+      return readMessage(r, readDrop);
     default:
       throw new DecodeError(`unknown subscribe response type ${type}`);
   }
+}
+
+function readDrop(b: Reader): SubscribeDrop {
+  return new SubscribeDrop(b.varint(), b.varint(), b.varint());
 }

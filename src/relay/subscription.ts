@@ -1,0 +1,241 @@
+// One viewer's subscription to a track: which groups it gets and how many it may have in flight.
+//
+// A viewer reads shared cached groups through cursors. At most `limit` groups are in flight (handed
+// to the session and not yet released). When a newer group arrives while the viewer is that far
+// behind, it skips ahead: queued groups are forgotten and, once the current burst of arrivals has
+// been handed out, the oldest in-flight ones are dropped (reported through cursor.onDrop, which
+// the session turns into a stream reset with code Old). A slow viewer costs only its own quality,
+// never the publisher's or other viewers' pace.
+import { GroupCursor, type CursorOwner, type Group } from "./group.js";
+import type { RelayStats } from "./stats.js";
+import type { ViewerPrefs, ViewerSink } from "./types.js";
+
+/** MoQ code for a group skipped because it got too old to be useful. */
+export const CODE_OLD = 2;
+
+/** What a subscription needs from its track. */
+export interface SubscriptionHost {
+  now(): number;
+  /** The track's timescale once known (to compare frame timestamps), else undefined. */
+  timescale(): number | undefined;
+  detach(sub: Subscription): void;
+  /** A viewer's preferences changed (the upstream may need a longer latency). */
+  prefsChanged(): void;
+  readonly stats: RelayStats;
+}
+
+export class Subscription implements CursorOwner {
+  /** First group this viewer gets: requested, else the latest cached, else the first to arrive. */
+  start: number | undefined;
+  private readonly inFlight: GroupCursor[] = [];
+  /** Groups accepted but not handed out yet (the queue was full), ascending. */
+  private pending: Group[] = [];
+  /** Highest sequence accepted so far. */
+  private newest = -1;
+  /** Exclusive end reported to the sink (groups below it may still arrive late). */
+  private endAt: number | undefined;
+  private closed = false;
+  private delivered = false;
+  private trimScheduled = false;
+
+  constructor(
+    private readonly host: SubscriptionHost,
+    readonly sink: ViewerSink,
+    public prefs: ViewerPrefs,
+    private readonly limit: number,
+  ) {
+    this.start = prefs.start;
+    host.stats.subscriptions++;
+    host.stats.subscribesTotal++;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.length;
+  }
+
+  /** Groups accepted but not handed out yet. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The viewer changed its preferences (SUBSCRIBE_UPDATE). */
+  update(prefs: ViewerPrefs): void {
+    if (this.closed) return;
+    const start = prefs.start;
+    this.prefs = { ...prefs };
+    // Moving the start forward forgets what is queued below it; moving it back cannot un-skip.
+    if (start !== undefined && (this.start === undefined || start > this.start)) {
+      this.start = start;
+      this.pending = this.pending.filter((g) => g.sequence >= start);
+    }
+    if (prefs.end !== undefined && this.newest >= prefs.end) this.sendEnd(prefs.end + 1);
+    this.host.prefsChanged();
+  }
+
+  /** The viewer left: release every cursor. The sink is not called again. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    for (const c of this.inFlight.splice(0)) c.close();
+    this.host.stats.subscriptions--;
+    this.host.detach(this);
+  }
+
+  // --- called by the track -------------------------------------------------------------------
+
+  /** Cached groups at subscribe time (ascending, all ≥ start): hand out what the queue allows. */
+  backfill(groups: readonly Group[]): void {
+    for (const g of groups) {
+      if (this.closed) return;
+      if (!this.wants(g)) continue;
+      this.start ??= g.sequence;
+      this.newest = Math.max(this.newest, g.sequence);
+      if (this.inFlight.length < this.limit) this.deliver(g);
+      else this.pending.push(g);
+      this.checkEnd(g.sequence);
+    }
+  }
+
+  /** A group began arriving from upstream. */
+  offer(g: Group): void {
+    if (this.closed) return;
+    this.start ??= g.sequence;
+    if (!this.wants(g)) {
+      this.checkEnd(g.sequence);
+      return;
+    }
+    if (g.sequence > this.newest) {
+      this.newest = g.sequence;
+      if (this.inFlight.length >= this.limit) this.forgetPending();
+      this.expire(g);
+      this.deliver(g);
+      // Trim to the limit a moment later: groups that arrived in one burst are written out at once
+      // by a viewer that keeps up; only one that does not is behind.
+      if (this.inFlight.length > this.limit) this.scheduleTrim();
+    } else if (this.inFlight.length + this.pending.length < this.limit) {
+      // A straggler (out-of-order arrival) while there is room: deliver it in order.
+      let i = this.pending.length;
+      while (i > 0 && this.pending[i - 1].sequence > g.sequence) i--;
+      this.pending.splice(i, 0, g);
+      this.pump();
+    }
+    this.checkEnd(g.sequence);
+  }
+
+  /** The cache dropped `g`: never hand it out late. */
+  forget(g: Group): void {
+    const i = this.pending.indexOf(g);
+    if (i >= 0) this.pending.splice(i, 1);
+  }
+
+  /** Upstream will produce nothing at or after `end`. */
+  trackEnded(end: number): void {
+    if (this.closed) return;
+    const mine = this.prefs.end !== undefined ? Math.min(end, this.prefs.end + 1) : end;
+    this.sendEnd(mine);
+  }
+
+  /** The track is gone (broadcast ended, upstream failed). */
+  terminate(code: number | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.host.stats.subscriptions--;
+    // In-flight cursors stay with the session: it finishes or resets those streams itself.
+    this.inFlight.length = 0;
+    this.sink.close(code);
+  }
+
+  // --- CursorOwner ---------------------------------------------------------------------------
+
+  released(c: GroupCursor): void {
+    const i = this.inFlight.indexOf(c);
+    if (i >= 0) this.inFlight.splice(i, 1);
+    if (!this.closed) this.pump();
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private wants(g: Group): boolean {
+    if (this.start !== undefined && g.sequence < this.start) return false;
+    if (this.endAt !== undefined && g.sequence >= this.endAt) return false;
+    return this.prefs.end === undefined || g.sequence <= this.prefs.end;
+  }
+
+  private checkEnd(sequence: number): void {
+    const end = this.prefs.end;
+    if (end !== undefined && sequence >= end) this.sendEnd(end + 1);
+  }
+
+  private sendEnd(end: number): void {
+    if (this.endAt !== undefined) return;
+    this.endAt = end;
+    this.sink.end(end);
+  }
+
+  private deliver(g: Group): void {
+    if (!this.delivered) {
+      // The first group handed out is the viewer's start (SUBSCRIBE_START promises nothing
+      // older follows), so a straggler below it is not sent later.
+      this.delivered = true;
+      if (this.start === undefined || g.sequence > this.start) this.start = g.sequence;
+    }
+    const c = new GroupCursor(g, this);
+    let i = this.inFlight.length;
+    while (i > 0 && this.inFlight[i - 1].sequence > g.sequence) i--;
+    this.inFlight.splice(i, 0, c);
+    this.sink.group(c);
+  }
+
+  private pump(): void {
+    while (!this.closed && this.inFlight.length < this.limit && this.pending.length > 0) {
+      this.deliver(this.pending.shift() as Group);
+    }
+  }
+
+  /** Queued groups are older than a newer arrival the viewer has no room for: never send them. */
+  private forgetPending(): void {
+    this.host.stats.groupsDropped += this.pending.length;
+    this.pending = [];
+  }
+
+  private scheduleTrim(): void {
+    if (this.trimScheduled) return;
+    this.trimScheduled = true;
+    // After the current turn of the event loop, so streams opened for the burst got their chance.
+    setImmediate(() => {
+      this.trimScheduled = false;
+      // Still behind: skip ahead, dropping the oldest groups in flight.
+      while (!this.closed && this.inFlight.length > this.limit) this.dropCursor(0);
+    });
+  }
+
+  /** Drop in-flight groups older than the viewer's max latency, measured against `newest`. */
+  private expire(newest: Group): void {
+    const max = this.prefs.maxLatency;
+    if (max <= 0) return;
+    const now = this.host.now();
+    const scale = this.host.timescale();
+    const latestTs = newest.timestamps.length > 0 ? newest.timestamps[0] : undefined;
+    for (let i = this.inFlight.length - 1; i >= 0; i--) {
+      const g = this.inFlight[i].group;
+      let age = now - g.arrived;
+      // Media time can say a group is older than its arrival suggests (e.g. a burst of backlog).
+      if (scale !== undefined && latestTs !== undefined && g.timestamps.length > 0) {
+        age = Math.max(age, ((latestTs - g.timestamps[0]) * 1000) / scale);
+      }
+      if (age > max) this.dropCursor(i);
+    }
+  }
+
+  private dropCursor(i: number): void {
+    const [c] = this.inFlight.splice(i, 1);
+    this.host.stats.groupsDropped++;
+    c.drop(CODE_OLD);
+  }
+}
