@@ -10,7 +10,7 @@ import { Framer } from "./framer.js";
 import { GroupParser } from "./group.js";
 import { send } from "./io.js";
 import type { Ingest } from "./ingest.js";
-import { follow } from "./session-io.js";
+import { follow, guardRecv } from "./session-io.js";
 import { Bidi } from "./stream.js";
 import { decodeSubscribeResponse, Subscribe, SubscribeUpdate } from "./subscribe.js";
 import { TrackInfo as TrackInfoMessage, TrackRequest } from "./track.js";
@@ -104,29 +104,22 @@ export class LiteSource implements BroadcastSource {
           new Fetch(this.path, track, 0, sequence).encode(w, v);
         });
         const parser = new GroupParser(v, s.limits.max_frame_size, { header: () => undefined, frame: (ts, payload) => into.append(ts, payload) }, false);
-        let dead = false;
-        const guard = (fn: () => void): void => {
-          if (dead) return;
-          try {
-            fn();
-          } catch (err) {
-            dead = true;
-            bidi.recv.stop(errorCode(err));
+        guardRecv(
+          bidi.recv,
+          {
+            data: (c) => parser.push(c),
+            end: () => {
+              parser.end();
+              into.finish();
+              bidi.send.end();
+            },
+            reset: (code) => into.abort(code),
+          },
+          (err) => {
             into.abort(errorCode(err));
             s.fail(err);
-          }
-        };
-        bidi.recv.onData = (c) => guard(() => parser.push(c));
-        bidi.recv.onEnd = () =>
-          guard(() => {
-            parser.end();
-            into.finish();
-            bidi.send.end();
-          });
-        bidi.recv.onReset = (code) => {
-          dead = true;
-          into.abort(code);
-        };
+          },
+        );
       },
       () => into.abort(Code.Closed),
     );

@@ -16,7 +16,7 @@ import { Framer } from "./framer.js";
 import { GroupParser } from "./group.js";
 import { send } from "./io.js";
 import { LiteSource, UpstreamSub } from "./ingest-source.js";
-import { follow } from "./session-io.js";
+import { follow, guardRecv } from "./session-io.js";
 import type { LiteSession } from "./session.js";
 import { Bidi } from "./stream.js";
 import { hasAnnounceInit, hasAnnounceOk, hasDatagrams, hasFrameTimestamps } from "./version.js";
@@ -115,42 +115,30 @@ export class Ingest {
     // Pre lite-05 frames carry no timestamp: stamp arrival time (ms, the default timescale).
     const stamped = hasFrameTimestamps(s.version);
     let group: Group | undefined;
-    let dead = false;
     const parser = new GroupParser(s.version, s.limits.max_frame_size, {
       header: (h) => {
         group = this.subs.get(h.subscribe)?.sink.group(h.sequence);
-        if (group === undefined) {
-          // Unknown or finished subscription, or a duplicate group: not wanted.
-          dead = true;
-          recv.stop(Code.Cancel);
-        }
+        // Unknown or finished subscription, or a duplicate group: not wanted.
+        if (group === undefined) guard.stop(Code.Cancel);
       },
       frame: (ts, payload) => group?.append(stamped ? ts : Date.now(), payload),
     });
-    const guard = (fn: () => void): void => {
-      if (dead) return;
-      try {
-        fn();
-      } catch (err) {
-        dead = true;
-        const code = errorCode(err);
-        recv.stop(code);
-        group?.abort(code);
+    const guard = guardRecv(
+      recv,
+      {
+        data: (chunk) => parser.push(chunk),
+        end: () => {
+          parser.end();
+          group?.finish();
+        },
+        reset: (code) => group?.abort(code),
+      },
+      (err) => {
+        group?.abort(errorCode(err));
         s.fail(err);
-      }
-    };
-    recv.onData = (chunk) => guard(() => parser.push(chunk));
-    recv.onEnd = () =>
-      guard(() => {
-        parser.end();
-        group?.finish();
-      });
-    recv.onReset = (code) => {
-      if (dead) return;
-      dead = true;
-      group?.abort(code);
-    };
-    if (head.length > 0) guard(() => parser.push(head));
+      },
+    );
+    if (head.length > 0) guard.run(() => parser.push(head));
   }
 
   /** A datagram: a whole single-frame group of an upstream subscription (best effort). */

@@ -21,8 +21,44 @@ export interface Follow {
  * `h`. A parse error stops the stream and goes to `fail` (the session decides if it is fatal).
  */
 export function follow(recv: RecvStream, framer: Framer, h: Follow, fail: (err: unknown) => void): void {
+  const g = guardRecv(
+    recv,
+    {
+      data: (chunk) => {
+        framer.push(chunk);
+        h.data(framer);
+      },
+      end: () => {
+        framer.end();
+        h.end?.();
+      },
+      reset: (code) => h.reset?.(code),
+    },
+    fail,
+  );
+  if (framer.pending > 0) g.run(() => h.data(framer));
+}
+
+export interface ChunkHandlers {
+  data(chunk: Uint8Array): void;
+  end?(): void;
+  reset?(code: number): void;
+}
+
+export interface Guard {
+  /** Run `fn` under the guard (nothing runs once the stream is dead). */
+  run(fn: () => void): void;
+  /** Give up on the stream: STOP_SENDING with `code`, ignore anything further. */
+  stop(code: number): void;
+}
+
+/**
+ * Deliver a stream's chunks to `h` until the first error: that stops the stream with the error's
+ * code and goes to `fail`; nothing is delivered afterwards. One place for every stream reader.
+ */
+export function guardRecv(recv: RecvStream, h: ChunkHandlers, fail: (err: unknown) => void): Guard {
   let dead = false;
-  const guard = (fn: () => void): void => {
+  const run = (fn: () => void): void => {
     if (dead) return;
     try {
       fn();
@@ -32,22 +68,21 @@ export function follow(recv: RecvStream, framer: Framer, h: Follow, fail: (err: 
       fail(err);
     }
   };
-  recv.onData = (chunk) =>
-    guard(() => {
-      framer.push(chunk);
-      h.data(framer);
-    });
-  recv.onEnd = () =>
-    guard(() => {
-      framer.end();
-      h.end?.();
-    });
+  recv.onData = (chunk) => run(() => h.data(chunk));
+  recv.onEnd = () => run(() => h.end?.());
   recv.onReset = (code) => {
     if (dead) return;
     dead = true;
     h.reset?.(code);
   };
-  if (framer.pending > 0) guard(() => h.data(framer));
+  return {
+    run,
+    stop: (code) => {
+      if (dead) return;
+      dead = true;
+      recv.stop(code);
+    },
+  };
 }
 
 /** Abort a request stream in both directions (a refusal, or an unexpected stream). */
