@@ -16,6 +16,7 @@ import { QuicEndpoint } from "./transport/quic/endpoint.js";
 import { loadNative } from "./transport/quic/native.js";
 import { H3Connection } from "./transport/h3/connection.js";
 import { startFails } from "./transport/fails.js";
+import { detach } from "./util/async.js";
 import type { Logger } from "./util/log.js";
 
 export interface RelayHandle {
@@ -87,7 +88,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
         authorize: authorizeSetup,
       });
     });
-    void closed.then((info) => slog.info({ session: info.id, code: info.code, reason: info.reason }, "session closed"));
+    detach(closed.then((info) => slog.info({ session: info.id, code: info.code, reason: info.reason }, "session closed")), (err) => slog.error({ err }, "session bookkeeping failed"));
   };
 
   const authorize = async (url: URL, remote: string): Promise<{ ok: true; value: Grant } | { ok: false; status: number; reason: string }> => {
@@ -109,6 +110,16 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     }
   };
 
+  // A session that arrived before its URL was checked (raw QUIC, fails-quiche): check, then run or close.
+  const admitAuthorized = (conn: Session): void =>
+    detach(
+      authorize(conn.url, conn.remote).then((d) => (d.ok ? accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason))),
+      (err) => {
+        log.error({ err, remote: conn.remote }, "authorisation failed");
+        conn.close(Code.Unauthorized, "authorisation failed");
+      },
+    );
+
   const rawQuic = (conn: Session): void => {
     const viaSetup = async (url: URL): Promise<Grant> => {
       const d = await authorize(url, conn.remote);
@@ -120,7 +131,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
       accept(conn, { root: "", publish: [], subscribe: [], cluster: false, anonymous: true }, viaSetup);
       return;
     }
-    void authorize(conn.url, conn.remote).then((d) => (d.ok ? accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason)));
+    admitAuthorized(conn);
   };
 
   const router = new Router(config.http.cors);
@@ -163,8 +174,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
           const d = await authorize(url, remote);
           return d.ok ? 200 : d.status;
         },
-        onSession: (session) =>
-          void authorize(session.url, session.remote).then((d) => (d.ok ? accept(session, d.value) : session.close(Code.Unauthorized, d.reason))),
+        onSession: admitAuthorized,
       });
     } else if (config.server.udp) {
       if (loadNative() === null) {

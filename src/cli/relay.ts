@@ -82,6 +82,22 @@ function warnDev(log: Logger, config: Config, devKeys: string[]): void {
   );
 }
 
+/**
+ * The last resort. Nothing a peer sends may reach here (every background promise is detached with
+ * a handler, and malformed input closes only its session), so arriving here is a relay bug: log it
+ * with its stack at fatal and exit non-zero, so systemd restarts a relay in a known state rather
+ * than one running on with half its invariants broken.
+ */
+function installLastResort(log: Logger): void {
+  const die = (kind: string) => (err: unknown): void => {
+    log.fatal({ err: err instanceof Error ? err : new Error(String(err)), kind }, "relay bug: exiting");
+    // pino's default destination is synchronous, so the line is out before exit.
+    process.exit(70); // EX_SOFTWARE
+  };
+  process.on("unhandledRejection", die("unhandledRejection"));
+  process.on("uncaughtException", die("uncaughtException"));
+}
+
 /** Run the relay until SIGTERM/SIGINT; the first drains, a second exits at once. */
 function runUntilSignal(handle: RelayHandle, log: Logger, drainMs: number): void {
   let stopping = false;
@@ -134,6 +150,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const log = createLogger(config.log);
+  installLastResort(log);
   if (config.file !== undefined) log.info({ file: config.file }, "configuration loaded");
   for (const w of warnings) log.warn(w);
   if (dev) warnDev(log, config, devKeys);

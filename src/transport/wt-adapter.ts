@@ -1,6 +1,7 @@
 // Adapts a WebTransport-shaped object (WHATWG streams: @moq/qmux sessions over WebSocket, and the
 // optional fails-quiche engine) to our callback-based Session. The promise-per-chunk cost of
 // WHATWG streams is paid once here, at the edge, so the MoQ layer above stays callback driven.
+import { detach } from "../util/async.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session, TransportKind } from "./session.js";
 
 /** The parts of the W3C WebTransport API we use (Node has no DOM lib types). */
@@ -102,7 +103,7 @@ class WtRecv implements RecvStream {
   ) {
     this.reader = stream.getReader();
     // Start after the caller has attached its handlers in the same turn.
-    queueMicrotask(() => void this.pump());
+    queueMicrotask(() => detach(this.pump(), () => this.stop(0)));
   }
 
   pause(): void {
@@ -112,7 +113,7 @@ class WtRecv implements RecvStream {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    void this.pump();
+    detach(this.pump(), () => this.stop(0));
   }
 
   stop(code: number): void {
@@ -193,15 +194,16 @@ export class WtSession implements Session {
   private start(): void {
     if (this.started) return;
     this.started = true;
-    void this.accept(this.wt.incomingBidirectionalStreams, (s) => {
+    const fail = (err: unknown): void => this.close(0, `stream intake failed: ${err instanceof Error ? err.message : String(err)}`);
+    detach(this.accept(this.wt.incomingBidirectionalStreams, (s) => {
       const id = this.nextId++;
       this.onBidi?.({ id, send: new WtSend(id, s.writable, this.info.resetReason), recv: new WtRecv(id, s.readable, this.info.resetReason) });
-    });
-    void this.accept(this.wt.incomingUnidirectionalStreams, (s) => {
+    }), fail);
+    detach(this.accept(this.wt.incomingUnidirectionalStreams, (s) => {
       const id = this.nextId++;
       this.onUni?.(new WtRecv(id, s, this.info.resetReason));
-    });
-    if (this.wt.datagrams !== undefined) void this.accept(this.wt.datagrams.readable, (d) => this.onDatagram?.(d));
+    }), fail);
+    if (this.wt.datagrams !== undefined) detach(this.accept(this.wt.datagrams.readable, (d) => this.onDatagram?.(d)), fail);
   }
 
   private async accept<T>(stream: ReadableStream<T>, each: (v: T) => void): Promise<void> {

@@ -4,6 +4,7 @@
 // FIN or reset that arrives meanwhile replayed afterwards. Unknown stream types are refused, not
 // fatal; a malformed first message is fatal to the session.
 import type { BidiStream, RecvStream } from "../../transport/session.js";
+import { detach } from "../../util/async.js";
 import { Code, errorCode, MoqError } from "../error.js";
 import { AnnounceRequest } from "./announce.js";
 import { Fetch } from "./fetch.js";
@@ -58,7 +59,7 @@ export function acceptBidi(s: LiteSession, stream: BidiStream): void {
       case Bidi.Track: {
         if (!hasTrackStream(v)) break;
         const m = framer.next((r) => TrackRequest.decode(r, v));
-        if (m !== undefined) hand(() => void s.serve.track(stream, m));
+        if (m !== undefined) hand(() => detach(s.serve.track(stream, m), () => stream.send.reset(Code.Cancel)));
         return;
       }
       case Bidi.Fetch: {

@@ -87,11 +87,14 @@ export class H3Connection<T> {
       [Setting.EnableWebTransportDraft, 1],
       [Setting.WebTransportMaxSessionsDraft, this.opts.maxSessions],
     ]);
-    void this.quic.openUni().then((s) => {
+    // The peer may grant no uni streams, or close first: without our critical streams HTTP/3
+    // cannot run, so the connection (only this one) ends with the code RFC 9114 §6.2.1 names.
+    const critical = (err: unknown): void => this.error(H3Error.ClosedCriticalStream, `cannot open a critical stream: ${err instanceof Error ? err.message : String(err)}`);
+    this.quic.openUni().then((s) => {
       s.write(new Writer(2).varint(StreamType.Control).finish());
       s.write(encodeSettings(settings));
-    });
-    for (const type of [StreamType.QpackEncoder, StreamType.QpackDecoder]) void this.quic.openUni().then((s) => s.write(new Writer(1).varint(type).finish()));
+    }, critical);
+    for (const type of [StreamType.QpackEncoder, StreamType.QpackDecoder]) this.quic.openUni().then((s) => void s.write(new Writer(1).varint(type).finish()), critical);
   }
 
   private error(code: number, reason: string): void {
@@ -187,7 +190,11 @@ export class H3Connection<T> {
           stream.recv.stop(H3Error.FrameUnexpected);
           return;
         }
-        void this.request(stream, head.frame.payload, rest, ended);
+        this.request(stream, head.frame.payload, rest, ended).catch((err: unknown) => {
+          // accept() threw (auth backend failure): refuse this request, keep the connection.
+          this.opts.log.warn({ err }, "extended CONNECT failed");
+          this.respond(stream, 500);
+        });
       },
       (e) => {
         const code = e instanceof H3ProtocolError ? e.code : H3Error.FrameError;
@@ -244,7 +251,8 @@ export class H3Connection<T> {
     this.respond(stream, 200, extra, false);
     const session = new WebTransportSession(this.quic, stream.id, stream, decision.protocol ?? "", url);
     this.sessions.set(stream.id, session);
-    void session.closed.then(() => this.sessions.delete(stream.id));
+    // closed never rejects (transport contract); the catch keeps the lint promise honest.
+    session.closed.then(() => this.sessions.delete(stream.id), () => this.sessions.delete(stream.id));
     this.opts.onSession(session, decision.value);
     for (const f of this.early.get(stream.id) ?? []) f();
     this.early.delete(stream.id);

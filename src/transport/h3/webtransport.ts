@@ -95,7 +95,8 @@ export class WebTransportSession implements Session {
     public url: URL,
   ) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    void quic.closed.then((info) => this.finish({ code: info.code, reason: info.reason, remote: true }));
+    const gone = (info: { code: number; reason: string }): void => this.finish({ code: info.code, reason: info.reason, remote: true });
+    quic.closed.then(gone, () => gone({ code: 0, reason: "connection lost" }));
   }
 
   get remote(): string {

@@ -168,7 +168,10 @@ export class QuicEndpoint implements PacketSink {
         }
         resolve(c);
       };
-      void c.closed.then((info) => reject(new Error(`connection failed: ${info.reason || `code ${info.code}`}`)));
+      c.closed.then(
+        (info) => reject(new Error(`connection failed: ${info.reason || `code ${info.code}`}`)),
+        (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+      );
       c.flush();
     });
   }

@@ -3,6 +3,7 @@
 // version ("qmux-02.moq-lite-05") and we choose it by our own preference. The application vets the
 // request before the upgrade completes, so a refusal is a real HTTP status (401, 403, 429…) rather
 // than a socket that opens and dies.
+import { detach } from "../../util/async.js";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
@@ -138,12 +139,12 @@ export class WebSocketAcceptor<T> {
       o.log.info({ remote: info.remote, path: info.url.pathname, transport: "websocket" }, "peer silent; dropping the session");
       session.expire("keep-alive timeout");
     });
-    void session.closed.then((c) => {
+    detach(session.closed.then((c) => {
       this.live.delete(session);
       o.log.debug({ remote: info.remote, code: c.code, reason: c.reason, by: c.remote ? "peer" : "us", transport: "websocket" }, "websocket session closed");
       // qmux closes the socket itself after a close frame; make sure a dropped one is gone too.
       setTimeout(() => ws.terminate(), 1000).unref();
-    });
+    }), (err) => o.log.error({ err, transport: "websocket" }, "websocket close handling failed"));
     o.log.debug({ remote: info.remote, path: info.url.pathname, protocol: info.protocol || "legacy", subprotocol: info.subprotocol, transport: "websocket" }, "websocket session accepted");
     try {
       o.onSession(session, value);

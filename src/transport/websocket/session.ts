@@ -2,6 +2,7 @@
 // as our transport Session. Incoming streams and datagrams are pulled from qmux only while a
 // handler is set, so nothing is lost before the MoQ layer attaches; qmux's stream limit bounds
 // what waits meanwhile.
+import { detach } from "../../util/async.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
 import { WsRecvStream, WsSendStream, type QmuxWritable } from "./streams.js";
 
@@ -55,7 +56,8 @@ class Intake<T> {
     this.handler = handler;
     if (handler === null) return;
     while (this.held.length > 0 && this.handler !== null) this.handler(this.held.shift() as T);
-    void this.run();
+    // run() catches reader errors itself; what remains is a handler that threw: stop intake.
+    detach(this.run(), () => (this.handler = null));
   }
 
   private async run(): Promise<void> {

@@ -1,6 +1,7 @@
 // Our callback streams over @moq/qmux's WHATWG streams. qmux only speaks promises, so this edge
 // pays one promise per chunk (its read() / write()); nothing above it does. Flow control is
 // qmux's: a receive stream we stop reading stops granting the peer credit.
+import { detach } from "../../util/async.js";
 import { StreamError } from "@moq/qmux";
 import type { RecvStream, SendStream } from "../session.js";
 
@@ -158,7 +159,7 @@ export class WsRecvStream implements RecvStream {
 
   /** Begin delivering; the session calls this once the stream's owner has its handlers set. */
   start(): void {
-    void this.pump();
+    detach(this.pump(), () => this.stop(0));
   }
 
   pause(): void {
@@ -174,7 +175,7 @@ export class WsRecvStream implements RecvStream {
       const held = this.held;
       this.held = undefined;
       if (held !== undefined) this.onData?.(held);
-      void this.pump();
+      detach(this.pump(), () => this.stop(0));
     });
   }
 
