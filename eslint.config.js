@@ -15,7 +15,7 @@ export default tseslint.config(
   // awaits and nobody catches is an unhandled rejection waiting for a peer to trigger it, and
   // that ends the process. `void p` does not count as handling: use detach() from util/async.ts.
   {
-    files: ["src/**/*.ts", "bench/**/*.ts"],
+    files: ["src/**/*.ts", "bench/**/*.ts", "fuzz/**/*.ts"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: false }],
