@@ -1,0 +1,29 @@
+// An accepted transport session becomes a protocol session here: it takes its admission slot
+// (refused at once if a limit filled meanwhile), runs under the registry, and logs its life.
+import type { Grant } from "../auth/authorize.js";
+import { Code } from "../session/error.js";
+import { LiteSession } from "../session/lite/session.js";
+import type { Session } from "../transport/session.js";
+import { detach } from "../util/async.js";
+import type { RelayContext } from "./context.js";
+
+type AcceptContext = Pick<RelayContext, "config" | "log" | "origin" | "admission" | "sessions" | "hop">;
+
+export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
+  return (session: Session, grant: Grant, viaSetup?: (url: URL) => Promise<Grant>): void => {
+    const slot = ctx.admission.take(session.remote);
+    if ("refused" in slot) {
+      ctx.log.warn({ remote: session.remote, transport: session.transport, reason: slot.refused }, "session refused");
+      session.close(Code.BoundsExceeded, slot.refused);
+      return;
+    }
+    const id = ctx.sessions.nextId();
+    const slog = ctx.log.child({ session: id, transport: session.transport, remote: session.remote, protocol: session.protocol || "legacy" });
+    slog.info({ path: grant.root, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session accepted");
+    const s = new LiteSession(session, { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize: viaSetup });
+    detach(
+      ctx.sessions.run(id, s, slot.release).then((info) => slog.info({ code: info.code, reason: info.reason }, "session closed")),
+      (err) => slog.error({ err }, "session bookkeeping failed"),
+    );
+  };
+}

@@ -1,0 +1,72 @@
+// Who may open a session right now: the total and per-address session limits. One address key for
+// every transport (an IPv4 peer seen as `::ffff:1.2.3.4` on a dual-stack socket is `1.2.3.4`), and
+// a slot is taken in the same synchronous step that checks it, so concurrent connects cannot
+// overshoot a limit while an await is pending between the check and the count.
+import type { LimitsConfig } from "../config/types.js";
+
+/**
+ * The address part of a transport's "host:port" ("[v6]:port" or unbracketed "v6:port"; every
+ * transport appends the port), with IPv4-mapped IPv6 folded to plain IPv4.
+ */
+export function addressKey(remote: string): string {
+  let host: string;
+  if (remote.startsWith("[")) host = remote.slice(1, Math.max(1, remote.indexOf("]")));
+  else {
+    const colon = remote.lastIndexOf(":");
+    host = colon > 0 ? remote.slice(0, colon) : remote;
+  }
+  host = host.toLowerCase();
+  if (host.startsWith("::ffff:") && host.includes(".")) host = host.slice(7);
+  return host;
+}
+
+/** A taken slot: release it exactly once when the session (or the attempt) ends. */
+export interface Slot {
+  readonly address: string;
+  release(): void;
+}
+
+export class Admission {
+  private total = 0;
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(private readonly limits: () => Pick<LimitsConfig, "max_sessions" | "max_sessions_per_ip">) {}
+
+  get size(): number {
+    return this.total;
+  }
+
+  /**
+   * Why `remote` would be refused now, or undefined. Advisory only (for an early HTTP 429 before
+   * an upgrade): the authoritative decision is take(), when the session starts.
+   */
+  check(remote: string): string | undefined {
+    const lim = this.limits();
+    if (lim.max_sessions > 0 && this.total >= lim.max_sessions) return "too many sessions";
+    const n = this.perAddress.get(addressKey(remote)) ?? 0;
+    if (lim.max_sessions_per_ip > 0 && n >= lim.max_sessions_per_ip) return "too many sessions from this address";
+    return undefined;
+  }
+
+  /** Take a slot for `remote`, or say which limit refuses it. Check and count happen together. */
+  take(remote: string): Slot | { refused: string } {
+    const refused = this.check(remote);
+    if (refused !== undefined) return { refused };
+    const address = addressKey(remote);
+    const n = this.perAddress.get(address) ?? 0;
+    this.total++;
+    this.perAddress.set(address, n + 1);
+    let held = true;
+    return {
+      address,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.total--;
+        const left = (this.perAddress.get(address) ?? 1) - 1;
+        if (left <= 0) this.perAddress.delete(address);
+        else this.perAddress.set(address, left);
+      },
+    };
+  }
+}

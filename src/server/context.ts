@@ -1,0 +1,33 @@
+// What every part of the running relay shares: built once by startRelay, handed to each listener.
+import type { Authenticator, Grant } from "../auth/authorize.js";
+import type { Config } from "../config/types.js";
+import type { Origin } from "../relay/origin.js";
+import type { Session } from "../transport/session.js";
+import type { CertStore } from "../transport/tls/cert.js";
+import type { Logger } from "../util/log.js";
+import type { Admission } from "./admission.js";
+import type { SessionRegistry } from "./sessions.js";
+
+/** The outcome of checking a connection's URL: a grant, or an HTTP status and reason to refuse with. */
+export type Decision = { ok: true; value: Grant } | { ok: false; status: number; reason: string };
+
+export interface RelayContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly certs: CertStore;
+  readonly auth: Authenticator;
+  readonly origin: Origin;
+  readonly admission: Admission;
+  readonly sessions: SessionRegistry;
+  /** This relay's random origin id (moq-lite hop id), below 2^53 so JS clients hold it exactly. */
+  readonly hop: bigint;
+  /** True once draining started: new sessions are refused. */
+  draining: boolean;
+  /** Check a connection's URL (path = root, ?jwt= = token) against drain, limits and auth. */
+  authorize(url: URL, remote: string): Promise<Decision>;
+  /**
+   * Run an accepted session. `viaSetup` authorises a URL that arrives later, in the protocol's
+   * SETUP (raw QUIC moq-lite-05), for sessions accepted before their URL was known.
+   */
+  accept(session: Session, grant: Grant, viaSetup?: (url: URL) => Promise<Grant>): void;
+}

@@ -1,0 +1,28 @@
+// The check every incoming connection passes before it becomes a session, whatever its transport:
+// not draining, under the session limits (advisory here; the slot is taken at accept), and a URL
+// whose token grants something. Refusals log the path and reason, never the token.
+import { AuthError, type Authenticator } from "../auth/authorize.js";
+import { Code } from "../session/error.js";
+import type { Logger } from "../util/log.js";
+import type { Admission } from "./admission.js";
+import type { Decision } from "./context.js";
+
+export function makeGate(opts: { auth: Authenticator; admission: Admission; log: Logger; draining: () => boolean }) {
+  return async (url: URL, remote: string): Promise<Decision> => {
+    if (opts.draining()) return { ok: false, status: 503, reason: "relay is shutting down" };
+    const limit = opts.admission.check(remote);
+    if (limit !== undefined) {
+      opts.log.warn({ remote, reason: limit }, "session refused");
+      return { ok: false, status: 429, reason: limit };
+    }
+    try {
+      return { ok: true, value: await opts.auth.authorize(url) };
+    } catch (err) {
+      if (err instanceof AuthError) {
+        opts.log.warn({ remote, path: url.pathname, reason: err.reason, code: Code.Unauthorized }, "session unauthorized");
+        return { ok: false, status: err.status, reason: err.message };
+      }
+      throw err;
+    }
+  };
+}

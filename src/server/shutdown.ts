@@ -1,0 +1,21 @@
+// Drain: refuse new sessions, ask live ones to go away (GOAWAY), give them http.drain_timeout to
+// leave on their own, then close what remains and release every socket and timer.
+import type { RelayContext } from "./context.js";
+
+export interface Part {
+  /** Stop taking new sessions on this listener and close its live ones. */
+  stopSessions?(): void;
+  /** Release the listener's sockets. */
+  close(): Promise<void>;
+}
+
+export async function drain(ctx: RelayContext, parts: Part[]): Promise<void> {
+  ctx.draining = true;
+  ctx.sessions.goawayAll();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ctx.sessions.whenEmpty(), new Promise<void>((r) => (timer = setTimeout(r, ctx.config.http.drain_timeout)))]);
+  clearTimeout(timer);
+  ctx.sessions.closeAll(0, "relay shutting down");
+  for (const p of parts) p.stopSessions?.();
+  for (const p of parts) await p.close();
+}

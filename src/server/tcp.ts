@@ -1,0 +1,62 @@
+// The TCP side of the port: HTTP routes and QMux over WebSocket, plain and TLS on one socket.
+import { Router } from "../http/router.js";
+import { registerRoutes } from "../http/routes.js";
+import { TcpListener } from "../transport/tcp.js";
+import { WebSocketAcceptor } from "../transport/websocket/server.js";
+import type { Grant } from "../auth/authorize.js";
+import type { RelayContext } from "./context.js";
+
+export interface TcpSide {
+  readonly port: number;
+  readonly router: Router;
+  /** Refuse new upgrades and close WebSocket sessions. */
+  stopSessions(): void;
+  close(graceMs: number): Promise<void>;
+}
+
+export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
+  const { config, log } = ctx;
+  const router = new Router(config.http.cors);
+  registerRoutes(router, {
+    certs: ctx.certs,
+    origin: ctx.origin,
+    auth: ctx.auth,
+    config,
+    ready: () => !ctx.draining,
+    sessions: () => ctx.sessions.size,
+  });
+
+  const tcp = await TcpListener.listen({
+    host: config.server.host,
+    port: config.server.port,
+    certs: ctx.certs,
+    log,
+    maxConnections: config.limits.max_sessions > 0 ? config.limits.max_sessions + 1024 : 0,
+  });
+  tcp.http.on("request", (req, res) => router.handle(req, res));
+
+  let ws: WebSocketAcceptor<Grant> | undefined;
+  if (config.http.websocket) {
+    const acceptor = new WebSocketAcceptor<Grant>({
+      versions: config.server.versions,
+      pingInterval: config.http.ping_interval,
+      log,
+      streamWindow: config.server.quic.stream_window,
+      connectionWindow: config.server.quic.connection_window,
+      maxStreams: Math.min(config.server.quic.max_streams, 10_000),
+      authorize: ({ url, remote }) => ctx.authorize(url, remote),
+      onSession: (session, grant) => ctx.accept(session, grant),
+    });
+    ws = acceptor;
+    tcp.http.on("upgrade", (req, socket, head) => acceptor.handleUpgrade(req, socket, head));
+  } else {
+    tcp.http.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n"));
+  }
+
+  return {
+    port: tcp.port,
+    router,
+    stopSessions: () => ws?.close(),
+    close: (graceMs) => tcp.close(graceMs),
+  };
+}

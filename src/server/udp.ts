@@ -1,0 +1,88 @@
+// The UDP side of the port: WebTransport over HTTP/3 and raw QUIC with MoQ ALPNs on our QUIC
+// engine, or the optional fails-quiche engine.
+import type { Grant } from "../auth/authorize.js";
+import { Code } from "../session/error.js";
+import { startFails } from "../transport/fails.js";
+import { H3Connection } from "../transport/h3/connection.js";
+import { QuicEndpoint } from "../transport/quic/endpoint.js";
+import { loadNative } from "../transport/quic/native.js";
+import type { Session } from "../transport/session.js";
+import { detach } from "../util/async.js";
+import type { RelayContext } from "./context.js";
+
+export interface UdpSide {
+  /** False when QUIC is unavailable on this platform and only TCP serves. */
+  readonly serving: boolean;
+  close(): Promise<void>;
+}
+
+/** A session that arrived before its URL was checked (raw QUIC, fails-quiche): check, then run or close. */
+function admitAuthorized(ctx: RelayContext, conn: Session): void {
+  detach(
+    ctx.authorize(conn.url, conn.remote).then((d) => (d.ok ? ctx.accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason))),
+    (err) => {
+      ctx.log.error({ err, remote: conn.remote }, "authorisation failed");
+      conn.close(Code.Unauthorized, "authorisation failed");
+    },
+  );
+}
+
+/** Raw QUIC with a MoQ ALPN: lite-05 carries path and token in SETUP; older versions are scoped to "/". */
+function rawQuic(ctx: RelayContext, conn: Session): void {
+  if (conn.protocol !== "moq-lite-05") return admitAuthorized(ctx, conn);
+  const viaSetup = async (url: URL): Promise<Grant> => {
+    const d = await ctx.authorize(url, conn.remote);
+    if (!d.ok) throw Object.assign(new Error(d.reason), { reason: d.reason });
+    return d.value;
+  };
+  // Before SETUP the session has no rights at all.
+  ctx.accept(conn, { root: "", publish: [], subscribe: [], cluster: false, anonymous: true }, viaSetup);
+}
+
+export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide> {
+  const { config, log, certs } = ctx;
+  if (!config.server.udp) return { serving: false, close: async () => {} };
+
+  if (config.server.engine === "fails-quiche") {
+    const fails = await startFails({
+      host: config.server.host,
+      port,
+      certPem: certs.current.certPem,
+      keyPem: certs.current.keyPem,
+      log,
+      authorize: async (url, remote) => {
+        const d = await ctx.authorize(url, remote);
+        return d.ok ? 200 : d.status;
+      },
+      onSession: (session) => admitAuthorized(ctx, session),
+    });
+    return { serving: true, close: async () => fails.close() };
+  }
+
+  if (loadNative() === null) {
+    if (config.server.engine === "native") throw new Error('engine "native" needs @matrixai/quic-linux-x64, which is not installed for this platform');
+    log.warn("QUIC is unavailable on this platform (optional @matrixai/quic-linux-x64 missing): serving TCP only");
+    return { serving: false, close: async () => {} };
+  }
+
+  // Same port number as TCP, so a browser given one URL finds both.
+  const quic = await QuicEndpoint.bind({ host: config.server.host, port, alpns: ["h3", ...config.server.versions], cert: certs.current, quic: config.server.quic, log });
+  certs.onChange((c) => quic.setCertificate(c.certPem, c.keyPem));
+  quic.onConnection = (conn) => {
+    if (conn.protocol !== "h3") return rawQuic(ctx, conn);
+    new H3Connection<Grant>(conn, {
+      log: log.child({ transport: "webtransport", remote: conn.remote }),
+      maxSessions: 16,
+      maxFrame: config.limits.max_message_size * 4,
+      accept: async (req) => {
+        const d = await ctx.authorize(req.url, req.remote);
+        if (!d.ok) return d;
+        // The first protocol in the client's list that we serve (what @moq/net expects).
+        const protocol = req.protocols.find((p) => config.server.versions.includes(p));
+        return { ok: true, protocol, value: d.value };
+      },
+      onSession: (session, grant) => ctx.accept(session, grant),
+    }).start();
+  };
+  return { serving: true, close: () => quic.close() };
+}
