@@ -4,12 +4,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import type { Config } from "./types.js";
+import type { Config, SectionConfig } from "./types.js";
 import { ConfigError, suggest, type Where } from "./errors.js";
 import { convertValue, isTable } from "./convert.js";
 import { readEnv, readFlags, type Entry, type FlagValue } from "./env.js";
 import { indexLines, lineOf } from "./locate.js";
-import { SCHEMA } from "./schema.js";
+import { SCHEMA, sectionOf, type SectionName } from "./schema.js";
 import { validate } from "./validate.js";
 import { parseBind } from "./units.js";
 
@@ -154,14 +154,14 @@ function readFile(file: string, shown: string): Map<string, Raw> {
   const out = new Map<string, Raw>();
 
   const walk = (section: string, table: Record<string, unknown>): void => {
-    const spec = SCHEMA[section];
+    const spec = sectionOf(section) ?? {};
     const subsections = Object.keys(SCHEMA).filter((s) => s.startsWith(`${section}.`)).map((s) => s.slice(section.length + 1));
     for (const [key, value] of Object.entries(table)) {
       const path = `${section}.${key}`;
-      if (SCHEMA[path] !== undefined) {
+      if (sectionOf(path) !== undefined) {
         if (!isTable(value)) throw new ConfigError("must be a table", { ...at(path), label: `[${path}]` });
         walk(path, value);
-      } else if (spec[key] !== undefined) {
+      } else if (Object.hasOwn(spec, key)) {
         out.set(path, { value, rank: 1, text: false, base, where: at(path) });
       } else if (isTable(value)) {
         const hint = suggest(key, subsections.length > 0 ? subsections : Object.keys(spec));
@@ -174,10 +174,10 @@ function readFile(file: string, shown: string): Map<string, Raw> {
     }
   };
   for (const [section, value] of Object.entries(doc)) {
-    if (SCHEMA[section] === undefined) {
+    if (sectionOf(section) === undefined) {
       const tops = Object.keys(SCHEMA).filter((s) => !s.includes("."));
       if (!isTable(value)) {
-        const home = Object.keys(SCHEMA).find((s) => SCHEMA[s][section] !== undefined);
+        const home = Object.keys(SCHEMA).find((s) => Object.hasOwn(sectionOf(s) ?? {}, section));
         throw new ConfigError(`keys belong in a section${home ? `: put it under [${home}]` : ""}`, { ...at(section), label: section });
       }
       const hint = suggest(section, tops);
@@ -190,18 +190,24 @@ function readFile(file: string, shown: string): Map<string, Raw> {
   return out;
 }
 
+/**
+ * Sections → Config. Every section was filled key by key from the same schema the Config type
+ * derives from (convertValue returns each key type's value type), so this is the one place the
+ * untyped values meet their types.
+ */
 function assemble(s: Record<string, Record<string, unknown>>, file: string | undefined): Config {
-  const { host, port } = parseBind(s.server.bind as string);
-  const server = { ...s.server, host, port, quic: s["server.quic"] } as unknown as Config["server"];
+  const section = <S extends SectionName>(name: S): SectionConfig<S> => s[name] as SectionConfig<S>;
+  const server = section("server");
+  const { host, port } = parseBind(server.bind);
   return {
     file,
-    server,
-    tls: s.tls as unknown as Config["tls"],
-    auth: s.auth as unknown as Config["auth"],
-    cluster: s.cluster as unknown as Config["cluster"],
-    log: s.log as unknown as Config["log"],
-    cache: s.cache as unknown as Config["cache"],
-    limits: s.limits as unknown as Config["limits"],
-    http: s.http as unknown as Config["http"],
+    server: { ...server, host, port, quic: section("server.quic") },
+    tls: section("tls"),
+    auth: section("auth"),
+    cluster: section("cluster"),
+    log: section("log"),
+    cache: section("cache"),
+    limits: section("limits"),
+    http: section("http"),
   };
 }

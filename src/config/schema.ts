@@ -37,7 +37,7 @@ export const VERSIONS = ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql"] as
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 // Section order is the documentation order (relay.toml.example follows it).
-export const SCHEMA: Record<string, Section> = {
+export const SCHEMA = {
   server: {
     bind: { type: "bind", default: "[::]:4443", doc: "UDP for QUIC/WebTransport and TCP on the same port for HTTP/WebSocket" },
     engine: { type: { enum: ["auto", "native", "fails-quiche"] }, default: "auto", doc: "HTTP/3 engine: auto picks our own" },
@@ -100,12 +100,23 @@ export const SCHEMA: Record<string, Section> = {
     ops_bind: { type: "bind", doc: "separate listener for /health, /ready and /metrics (unset = the main TCP port)" },
     drain_timeout: { type: "duration", default: "30s", doc: "on SIGTERM, how long sessions get to finish" },
   },
-};
+} as const satisfies Record<string, Section>;
+
+/** The schema's sections, by name ("server", "server.quic", ...). */
+export type SectionName = keyof typeof SCHEMA;
+
+/** Lookup by a name only known at run time (a file's section, a flag's key path). */
+export function sectionOf(name: string): Section | undefined {
+  return Object.hasOwn(SCHEMA, name) ? (SCHEMA as Record<string, Section>)[name] : undefined;
+}
 
 /** The spec for "section.key" (sections may be dotted: "server.quic.idle_timeout"). */
 export function specOf(path: string): KeySpec | undefined {
   const i = path.lastIndexOf(".");
-  return i < 0 ? undefined : SCHEMA[path.slice(0, i)]?.[path.slice(i + 1)];
+  if (i < 0) return undefined;
+  const section = sectionOf(path.slice(0, i));
+  const key = path.slice(i + 1);
+  return section !== undefined && Object.hasOwn(section, key) ? section[key] : undefined;
 }
 
 /** Every key path, in documentation order. */
