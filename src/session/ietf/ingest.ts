@@ -1,0 +1,148 @@
+// The relay as a subscriber toward an IETF client: PUBLISH_NAMESPACE registers a broadcast in the
+// origin (under the session root, checked against the publish grant); the relay pulls each track
+// with its own SUBSCRIBE when a viewer wants it, and routes the subgroup streams naming that
+// subscription's track alias into the cache.
+import { isReserved } from "../../auth/grant.js";
+import type { Broadcast } from "../../relay/broadcast.js";
+import type { Group } from "../../relay/group.js";
+import type { BidiStream, RecvStream } from "../../transport/session.js";
+import { coveredBy, isValid, join } from "../../util/path.js";
+import { Code } from "../error.js";
+import { guardRecv } from "../lite/session-io.js";
+import type { PublishNamespace } from "./announce.js";
+import { AnnounceType } from "./announce.js";
+import { IetfSource, type IetfUpstream } from "./ingest-source.js";
+import { type ControlFramer, control } from "./message.js";
+import { ObjectParser } from "./object.js";
+import { RequestCode, RequestOk, RequestType } from "./request.js";
+import type { IetfSession } from "./session.js";
+
+export class IetfIngest {
+  private readonly byPath = new Map<string, Broadcast>();
+  /** Upstream subscriptions by the track alias the publisher gave them. */
+  private readonly byAlias = new Map<number, IetfUpstream>();
+  private nextRequest = 1;
+  private closed = false;
+
+  constructor(readonly s: IetfSession) {}
+
+  owns(b: Broadcast): boolean {
+    return b.source instanceof IetfSource && b.source.ingest === this;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Our request ids: odd, from 1 (the client's are even). */
+  requestId(): number {
+    const id = this.nextRequest;
+    this.nextRequest += 2;
+    return id;
+  }
+
+  // --- PUBLISH_NAMESPACE ---------------------------------------------------------------------
+
+  publishNamespace(stream: BidiStream, msg: PublishNamespace, framer: ControlFramer): void {
+    const s = this.s;
+    const rel = msg.namespace;
+    const abs = join(s.grant.root, rel);
+    let refusal: string | undefined;
+    if (rel === "" || !isValid(abs)) refusal = "invalid-path";
+    else if (!coveredBy(rel, s.grant.publish) || (s.grant.cluster !== true && isReserved(abs))) refusal = "not-permitted";
+    else if (this.byPath.has(rel)) refusal = "duplicate";
+    else if (this.byPath.size >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
+    if (refusal !== undefined) {
+      s.log.warn({ path: abs, reason: refusal }, "publish refused");
+      const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
+      return s.reject(stream, code, refusal);
+    }
+    const b = s.origin.announce(abs, new IetfSource(this, rel), []);
+    this.byPath.set(rel, b);
+    s.log.info({ path: abs }, "broadcast announced");
+    stream.send.write(control(s.draft, RequestType.RequestOk, (w) => new RequestOk(msg.requestId).encode(w)));
+    const end = (): void => {
+      if (this.byPath.get(rel) !== b) return;
+      this.byPath.delete(rel);
+      b.close();
+      s.log.info({ path: abs }, "broadcast ended");
+    };
+    guardRecv(
+      stream.recv,
+      {
+        data: (chunk) => {
+          framer.push(chunk);
+          for (let m = framer.next(); m !== undefined; m = framer.next()) {
+            // Draft-17+ ends an advertisement by closing the stream; nothing else belongs here.
+            if (m.type !== AnnounceType.PublishNamespace) throw new Error(`unexpected message 0x${m.type.toString(16)} on a PUBLISH_NAMESPACE stream`);
+          }
+        },
+        end: () => {
+          end();
+          stream.send.end();
+        },
+        reset: () => end(),
+      },
+      (err) => {
+        end();
+        s.fail(err);
+      },
+    );
+    stream.send.onStop = () => end();
+  }
+
+  // --- upstream subscriptions ----------------------------------------------------------------
+
+  /** @internal SUBSCRIBE_OK gave the subscription its alias. */
+  bindAlias(alias: number, up: IetfUpstream): boolean {
+    if (this.byAlias.has(alias)) return false;
+    this.byAlias.set(alias, up);
+    return true;
+  }
+
+  /** @internal the subscription is over: its alias routes nothing more. */
+  unbindAlias(alias: number, up: IetfUpstream): void {
+    if (this.byAlias.get(alias) === up) this.byAlias.delete(alias);
+  }
+
+  /** A subgroup stream from the publisher; `head` is what was read past the stream type. */
+  subgroupStream(recv: RecvStream, type: number, head: Uint8Array): void {
+    const s = this.s;
+    let group: Group | undefined;
+    let up: IetfUpstream | undefined;
+    const parser = new ObjectParser(s.draft, type, s.limits.max_frame_size, {
+      header: (h) => {
+        up = this.byAlias.get(h.alias);
+        // Subgroups other than 0, and streams that start mid-group, have no place in a relay group.
+        if (up !== undefined && h.subgroup === 0 && h.firstObject) group = up.sink.group(h.group);
+        if (group === undefined) guard.stop(RequestCode.InternalError);
+      },
+      object: (_id, ts, payload) => group?.append(ts ?? up?.clockNow() ?? Date.now(), payload),
+    });
+    const guard = guardRecv(
+      recv,
+      {
+        data: (chunk) => parser.push(chunk),
+        end: () => {
+          parser.end();
+          group?.finish();
+        },
+        reset: (code) => group?.abort(code),
+      },
+      (err) => {
+        group?.abort(Code.Decode);
+        s.fail(err);
+      },
+    );
+    if (head.length > 0) guard.run(() => parser.push(head));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const b of this.byPath.values()) b.close();
+    this.byPath.clear();
+    for (const up of this.byAlias.values()) up.dispose();
+    this.byAlias.clear();
+  }
+}

@@ -1,0 +1,218 @@
+// The relay as a publisher toward an IETF client: SUBSCRIBE_NAMESPACE answered with NAMESPACE /
+// NAMESPACE_DONE from the origin (filtered by the subscribe grant, never echoing the session's
+// own broadcasts), and SUBSCRIBE answered with SUBSCRIBE_OK (Track Properties from the track's
+// info) and subgroup streams. Unknown broadcasts and tracks get REQUEST_ERROR at once.
+import type { Broadcast } from "../../relay/broadcast.js";
+import type { Watch } from "../../relay/origin.js";
+import type { Track } from "../../relay/track.js";
+import type { ViewerPrefs } from "../../relay/types.js";
+import type { BidiStream } from "../../transport/session.js";
+import { coveredBy, join, overlaps, stripPrefix } from "../../util/path.js";
+import { Code, MoqError } from "../error.js";
+import { codeOf } from "../lite/session-io.js";
+import { AnnounceType, NamespaceDone, NamespaceEntry, type SubscribeNamespace } from "./announce.js";
+import type { Filter } from "./filter.js";
+import { type ControlFramer, control } from "./message.js";
+import { Params } from "./params.js";
+import { RequestCode, RequestOk, RequestType } from "./request.js";
+import { IetfDownstream } from "./serve-objects.js";
+import type { IetfSession } from "./session.js";
+import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
+import { hasFilterFields } from "./version.js";
+
+export class IetfServe {
+  private readonly watches = new Set<Watch>();
+  private readonly subs = new Map<number, IetfDownstream>();
+
+  constructor(private readonly s: IetfSession) {}
+
+  close(): void {
+    for (const w of this.watches) w.close();
+    this.watches.clear();
+    for (const d of this.subs.values()) d.dispose();
+    this.subs.clear();
+  }
+
+  private canRead(relative: string): boolean {
+    return coveredBy(relative, this.s.grant.subscribe);
+  }
+
+  // --- SUBSCRIBE_NAMESPACE -------------------------------------------------------------------
+
+  subscribeNamespace(stream: BidiStream, req: SubscribeNamespace, framer: ControlFramer): void {
+    const s = this.s;
+    const v = s.draft;
+    const root = s.grant.root;
+    if (!overlaps(req.prefix, s.grant.subscribe) && !coveredBy(req.prefix, s.grant.subscribe)) {
+      s.log.info({ path: req.prefix, reason: "not-permitted" }, "SUBSCRIBE_NAMESPACE refused");
+      return s.reject(stream, RequestCode.Unauthorized, "not permitted");
+    }
+    if (this.watches.size >= s.limits.max_broadcasts_per_session) return s.reject(stream, RequestCode.InternalError, "too many namespace subscriptions", 1000);
+    const abs = join(root, req.prefix);
+    const filter = (b: Broadcast): boolean => {
+      if (s.ingest.owns(b)) return false;
+      const rel = stripPrefix(b.path, root);
+      return rel !== undefined && this.canRead(rel);
+    };
+    const suffix = (b: Broadcast): string => stripPrefix(b.path, abs) ?? "";
+    const entry = (b: Broadcast): Uint8Array => control(v, AnnounceType.Namespace, (w) => new NamespaceEntry(suffix(b)).encode(w));
+    const gone = (b: Broadcast): Uint8Array => control(v, AnnounceType.NamespaceDone, (w) => new NamespaceDone(suffix(b)).encode(w));
+    const initial: Broadcast[] = [];
+    let live = false;
+    const watch = s.origin.watch(
+      abs,
+      {
+        active: (b, restart) => {
+          if (!live) return void initial.push(b);
+          if (restart) stream.send.write(gone(b));
+          stream.send.write(entry(b));
+        },
+        ended: (b) => void stream.send.write(gone(b)),
+      },
+      { filter },
+    );
+    live = true;
+    this.watches.add(watch);
+    s.requests++;
+    stream.send.write(control(v, RequestType.RequestOk, (w) => new RequestOk(req.requestId).encode(w)));
+    for (const b of initial) stream.send.write(entry(b));
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      s.requests--;
+      watch.close();
+      this.watches.delete(watch);
+    };
+    stream.recv.onData = (chunk) => {
+      // Nothing but an UNSUBSCRIBE-by-close is expected; stray bytes are ignored.
+      framer.push(chunk);
+      framer.drain();
+    };
+    stream.recv.onEnd = () => {
+      stop();
+      stream.send.end();
+    };
+    stream.recv.onReset = (code) => {
+      stop();
+      stream.send.reset(code);
+    };
+    stream.send.onStop = () => stop();
+  }
+
+  // --- SUBSCRIBE -----------------------------------------------------------------------------
+
+  subscribe(stream: BidiStream, msg: Subscribe, framer: ControlFramer): void {
+    const s = this.s;
+    if (this.subs.has(msg.requestId)) throw new MoqError(Code.Duplicate, `request id ${msg.requestId} reused`);
+    if (!msg.forward) return s.reject(stream, RequestCode.NotSupported, "forward=0 is not supported");
+    if (this.subs.size >= s.limits.max_subscriptions_per_session) {
+      s.log.warn({ path: msg.namespace, limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
+      return s.reject(stream, RequestCode.InternalError, "too many subscriptions", 1000);
+    }
+    const track = this.resolve(stream, msg.namespace, msg.track);
+    if (track === undefined) return;
+    s.requests++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      s.requests--;
+    };
+    let down: IetfDownstream | undefined;
+    let cancelled = false;
+    stream.recv.onData = (chunk) => {
+      // SUBSCRIBE_UPDATE / UNSUBSCRIBE (16) are read and ignored: one range per subscription.
+      framer.push(chunk);
+      framer.drain();
+    };
+    stream.recv.onEnd = () => {
+      cancelled = true;
+      release();
+      if (down !== undefined) down.unsubscribe();
+      else stream.send.end();
+    };
+    stream.recv.onReset = (code) => {
+      cancelled = true;
+      release();
+      if (down !== undefined) down.unsubscribe(code);
+      else stream.send.reset(code);
+    };
+    stream.send.onStop = (code) => {
+      cancelled = true;
+      release();
+      down?.unsubscribe(code);
+    };
+    track.trackInfo().then(
+      (info) => {
+        if (cancelled || s.isClosed) return;
+        const prefs = viewerPrefs(msg.priority, msg.groupOrder, msg.filter, track);
+        if (prefs === undefined) {
+          release();
+          return s.reject(stream, RequestCode.InvalidRange, "the range lies entirely in the past");
+        }
+        const latest = track.latest;
+        const largest = hasFilterFields(s.draft) && latest !== undefined ? { group: latest.sequence, object: Math.max(0, latest.payloads.length - 1) } : undefined;
+        stream.send.write(
+          control(s.draft, SubscribeType.SubscribeOk, (w) => new SubscribeOk(msg.requestId, msg.requestId, { timescale: info.timescale, groupOrder: GroupOrder.Descending }, largest).encode(w)),
+        );
+        const d = new IetfDownstream(s, stream, msg.requestId, track, prefs, msg.includeProperties, (x) => {
+          if (this.subs.get(msg.requestId) === x) this.subs.delete(msg.requestId);
+          release();
+        });
+        down = d;
+        this.subs.set(msg.requestId, d);
+        d.start();
+      },
+      (err: unknown) => {
+        release();
+        if (cancelled || s.isClosed) return;
+        s.log.debug({ path: msg.namespace, track: msg.track, err: String(err) }, "subscribe refused: no track info");
+        const code = codeOf(err, Code.NotFound);
+        s.reject(stream, code === Code.Unauthorized ? RequestCode.Unauthorized : RequestCode.DoesNotExist, "track not found");
+      },
+    );
+  }
+
+  /** The track a request names, or undefined after answering REQUEST_ERROR. */
+  private resolve(stream: BidiStream, namespace: string, name: string): Track | undefined {
+    const s = this.s;
+    if (!this.canRead(namespace)) {
+      s.log.info({ path: namespace, reason: "not-permitted" }, "request refused: the grant does not cover this path");
+      s.reject(stream, RequestCode.Unauthorized, "not permitted");
+      return undefined;
+    }
+    const b = s.origin.lookup(join(s.grant.root, namespace));
+    if (b === undefined) {
+      s.reject(stream, RequestCode.DoesNotExist, "broadcast not found");
+      return undefined;
+    }
+    return b.track(name);
+  }
+}
+
+/** The relay's view of a SUBSCRIBE's filter; undefined when nothing can ever match. */
+export function viewerPrefs(priority: number, groupOrder: number, f: Filter, track: Track): ViewerPrefs | undefined {
+  const p: ViewerPrefs = { priority, ordered: groupOrder === GroupOrder.Ascending, maxLatency: 0 };
+  const latest = track.latest?.sequence;
+  switch (f.kind) {
+    case "nextObject":
+      // The latest group from its first object (the relay's late-joiner rule): never mid-group.
+      break;
+    case "unfiltered":
+      p.start = track.groups[0]?.sequence ?? 0;
+      break;
+    case "relative":
+      if (f.groups === 0) p.start = latest === undefined ? 0 : latest + 1;
+      else if (latest !== undefined) p.start = Math.max(0, latest + 1 - f.groups);
+      break;
+    case "absolute":
+      p.start = f.startGroup;
+      if (f.endGroup !== undefined) {
+        if (latest !== undefined && f.endGroup < (track.groups[0]?.sequence ?? 0)) return undefined;
+        p.end = f.endGroup;
+      }
+      break;
+  }
+  return p;
+}
