@@ -2,6 +2,8 @@
 // (refused at once if a limit filled meanwhile), runs under the registry, and logs its life.
 import type { Grant } from "../auth/authorize.js";
 import { Code } from "../session/error.js";
+import { IetfSession } from "../session/ietf/session.js";
+import { isIetfAlpn } from "../session/ietf/version.js";
 import { LiteSession } from "../session/lite/session.js";
 import type { Session } from "../transport/session.js";
 import { detach } from "../util/async.js";
@@ -20,7 +22,9 @@ export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
     const id = ctx.sessions.nextId();
     const slog = ctx.log.child({ session: id, transport: session.transport, remote: session.remote, protocol: session.protocol || "legacy" });
     slog.info({ path: grant.root, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session accepted");
-    const s = new LiteSession(session, { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize: viaSetup });
+    // The negotiated protocol picks the wire: IETF moq-transport drafts, else moq-lite.
+    const sctx = { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize: viaSetup };
+    const s = isIetfAlpn(session.protocol) ? new IetfSession(session, sctx) : new LiteSession(session, sctx);
     detach(
       ctx.sessions.run(id, s, slot.release).then((info) => slog.info({ code: info.code, reason: info.reason }, "session closed")),
       (err) => slog.error({ err }, "session bookkeeping failed"),

@@ -6,6 +6,7 @@ import { startFails } from "../transport/fails.js";
 import { H3Connection } from "../transport/h3/connection.js";
 import { QuicEndpoint } from "../transport/quic/endpoint.js";
 import { loadNative } from "../transport/quic/native.js";
+import { isIetfAlpn } from "../session/ietf/version.js";
 import type { Session } from "../transport/session.js";
 import { detach } from "../util/async.js";
 import type { RelayContext } from "./context.js";
@@ -27,9 +28,9 @@ function admitAuthorized(ctx: RelayContext, conn: Session): void {
   );
 }
 
-/** Raw QUIC with a MoQ ALPN: lite-05 carries path and token in SETUP; older versions are scoped to "/". */
+/** Raw QUIC with a MoQ ALPN: lite-05 and IETF carry path and token in SETUP; older versions are scoped to "/". */
 function rawQuic(ctx: RelayContext, conn: Session): void {
-  if (conn.protocol !== "moq-lite-05") return admitAuthorized(ctx, conn);
+  if (conn.protocol !== "moq-lite-05" && !isIetfAlpn(conn.protocol)) return admitAuthorized(ctx, conn);
   const viaSetup = async (url: URL): Promise<Grant> => {
     const d = await ctx.authorize(url, conn.remote);
     if (!d.ok) throw Object.assign(new Error(d.reason), { reason: d.reason });

@@ -13,7 +13,6 @@ import { codeOf } from "../lite/session-io.js";
 import { AnnounceType, NamespaceDone, NamespaceEntry, type SubscribeNamespace } from "./announce.js";
 import type { Filter } from "./filter.js";
 import { type ControlFramer, control } from "./message.js";
-import { Params } from "./params.js";
 import { RequestCode, RequestOk, RequestType } from "./request.js";
 import { IetfDownstream } from "./serve-objects.js";
 import type { IetfSession } from "./session.js";
