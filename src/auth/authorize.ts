@@ -5,7 +5,7 @@ import type { AuthConfig } from "../config/types.js";
 import { peekHeader, TokenError, verifyToken, type Claims } from "../token/claims.js";
 import { KeyError } from "../token/key.js";
 import type { Logger } from "../util/log.js";
-import { depth, MAX_SEGMENTS, normalize } from "../util/path.js";
+import { depth, hasDotSegment, MAX_SEGMENTS, normalize } from "../util/path.js";
 import { AuthError } from "./error.js";
 import { rebase, type Grant } from "./grant.js";
 import { KeyStore } from "./keys.js";
@@ -67,7 +67,7 @@ export class Authenticator {
         if (kid === undefined) throw new AuthError(401, "missing-kid", `token has no kid and ${this.keys.size} keys are loaded`);
         throw new AuthError(401, "unknown-kid", `no key with kid "${kid}"`);
       }
-      return { claims: await verifyToken(key, token, now), kid: key.kid ?? kid };
+      return { claims: await verifyToken(key, token, now, this.cfg.clock_skew), kid: key.kid ?? kid };
     } catch (e) {
       if (e instanceof TokenError) throw new AuthError(401, e.reason, e.message);
       if (e instanceof SourceUnavailable) throw new AuthError(502, "key-source-unavailable", "the key source is unavailable");
@@ -98,6 +98,8 @@ function connectionPath(url: URL): string {
     throw new AuthError(401, "invalid-path", "the URL path is not valid percent-encoding");
   }
   if (depth(path) > MAX_SEGMENTS) throw new AuthError(401, "invalid-path", `the path is deeper than ${MAX_SEGMENTS} segments`);
+  // Also after decoding: "/room%2F..%2Fsecret" must not become the root "room/../secret".
+  if (hasDotSegment(path)) throw new AuthError(400, "invalid-path", `the path has a "." or ".." segment`);
   return path;
 }
 

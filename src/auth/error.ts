@@ -27,7 +27,7 @@ export const UNAUTHORIZED = 6;
 export class AuthError extends Error {
   readonly code = UNAUTHORIZED;
   constructor(
-    readonly status: 401 | 403 | 502,
+    readonly status: 400 | 401 | 403 | 502,
     readonly reason: AuthReason,
     message: string,
   ) {

@@ -66,6 +66,7 @@ export const SCHEMA = {
     keys: { type: "paths", default: [], doc: "several JWK files, chosen by the token's kid" },
     jwks: { type: "path-or-url", doc: "a JWKS document (file or https URL)" },
     refresh: { type: "duration", default: "1m", doc: "how often key files and JWKS are re-read (0 = never)" },
+    clock_skew: { type: "duration", default: "60s", doc: "tolerance for token nbf and iat in the future (clocks differ)" },
   },
   cluster: {
     nodes: { type: "strings", default: [], doc: "peer relay URLs (this relay's own node is skipped)" },
@@ -91,6 +92,9 @@ export const SCHEMA = {
     max_subscriptions_per_session: { type: "int", default: 10_000, min: 1, doc: "subscriptions one session may hold" },
     handshake_timeout: { type: "duration", default: "10s", min: 100, doc: "time from connect to MoQ setup" },
     subscriber_queue_groups: { type: "int", default: 4, min: 1, doc: "groups in flight per viewer before it skips to the newest" },
+    max_fetches_per_session: { type: "int", default: 32, min: 1, doc: "concurrent FETCH requests one session may have open" },
+    fetch_timeout: { type: "duration", default: "8s", min: 100, doc: "how long a FETCH may wait for its group before it is reset" },
+    max_pending_requests: { type: "int", default: 64, min: 1, doc: "requests a session may open before its SETUP scoped it" },
   },
   http: {
     cors: { type: "string", default: "*", doc: "Access-Control-Allow-Origin for relay routes" },

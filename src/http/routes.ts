@@ -7,7 +7,7 @@ import type { Config } from "../config/types.js";
 import type { Origin } from "../relay/origin.js";
 import { GroupCursor, type Group } from "../relay/group.js";
 import type { CertStore } from "../transport/tls/cert.js";
-import { join, normalize, stripPrefix } from "../util/path.js";
+import { hasDotSegment, join, normalize, stripPrefix } from "../util/path.js";
 import { registerCertificateRoute } from "./certificate.js";
 import { json, text, type Router } from "./router.js";
 
@@ -27,6 +27,7 @@ export function registerRoutes(router: Router, ctx: RouteContext): void {
 
   // GET /announced/<prefix>: the broadcasts under <prefix> this caller may subscribe to.
   router.get("/announced/", async (_req, res, url, rest) => {
+    if (hasDotSegment(rest)) return text(res, 400, "the path has a \".\" or \"..\" segment\n");
     const prefix = normalize(rest);
     let grant;
     try {
@@ -46,6 +47,7 @@ export function registerRoutes(router: Router, ctx: RouteContext): void {
 
   // GET /fetch/<broadcast>/<track>[?group=N]: the latest (or a given) cached group's frames.
   router.get("/fetch/", async (_req, res, url, rest) => {
+    if (hasDotSegment(rest)) return text(res, 400, "the path has a \".\" or \"..\" segment\n");
     const full = normalize(rest);
     const i = full.lastIndexOf("/");
     if (i <= 0) return text(res, 400, "expected /fetch/<broadcast>/<track>\n");

@@ -16,6 +16,8 @@ export interface Claims {
   exp?: number;
   /** Issued at, unix seconds. */
   iat?: number;
+  /** Not before, unix seconds. */
+  nbf?: number;
   /** Set on tokens for peer relays: may publish reserved namespaces (".internal/…"). */
   cluster?: boolean;
 }
@@ -30,7 +32,10 @@ export interface ClaimsInput {
   cluster?: boolean;
 }
 
-export type TokenFailure = "malformed" | "bad-signature" | "wrong-algorithm" | "expired" | "useless" | "wrong-key-use" | "scope-exceeded";
+export type TokenFailure = "malformed" | "bad-signature" | "wrong-algorithm" | "expired" | "not-yet-valid" | "useless" | "wrong-key-use" | "scope-exceeded";
+
+/** Default tolerance (ms) for nbf and iat against this machine's clock ([auth] clock_skew). */
+export const DEFAULT_CLOCK_SKEW = 60_000;
 
 export class TokenError extends Error {
   constructor(
@@ -71,8 +76,10 @@ export function toClaims(payload: Record<string, unknown>): Claims {
   const claims: Claims = { root, put: put ?? [], get: get ?? [] };
   const exp = seconds(payload.exp, "exp");
   const iat = seconds(payload.iat, "iat");
+  const nbf = seconds(payload.nbf, "nbf");
   if (exp !== undefined) claims.exp = exp;
   if (iat !== undefined) claims.iat = iat;
+  if (nbf !== undefined) claims.nbf = nbf;
   if (payload.cluster !== undefined && typeof payload.cluster !== "boolean") throw new TokenError("malformed", `claim "cluster" must be true or false`);
   if (payload.cluster === true) claims.cluster = true;
   if (claims.put.length === 0 && claims.get.length === 0) throw new TokenError("useless", USELESS);
@@ -130,9 +137,11 @@ export function peekHeader(token: string): { alg: string; kid?: string } {
 /**
  * Verify a token with `key` at time `now` (ms) and return its claims. Checks, in order: the token
  * parses; the key may verify; the header alg is the key's (no algorithm confusion); the signature;
- * the claims; expiry (no leeway, as the Rust relay: valid through the second named by exp); scope.
+ * the claims; expiry (no leeway, as the Rust relay: valid through the second named by exp); not
+ * before (nbf) and issued-at (iat) not in the future, each allowed `skew` ms of clock difference;
+ * scope.
  */
-export async function verifyToken(key: Jwk, token: string, now = Date.now()): Promise<Claims> {
+export async function verifyToken(key: Jwk, token: string, now = Date.now(), skew = DEFAULT_CLOCK_SKEW): Promise<Claims> {
   const header = peekHeader(token);
   if (!key.key_ops.includes("verify")) throw new TokenError("wrong-key-use", "this key is not allowed to verify (key_ops lacks verify)");
   if (header.alg !== key.alg) throw new TokenError("wrong-algorithm", `token is signed with ${header.alg} but the key is ${key.alg}`);
@@ -154,6 +163,13 @@ export async function verifyToken(key: Jwk, token: string, now = Date.now()): Pr
   const claims = toClaims(payload as Record<string, unknown>);
   if (claims.exp !== undefined && claims.exp < Math.floor(now / 1000)) {
     throw new TokenError("expired", `token expired at ${new Date(claims.exp * 1000).toISOString()}`);
+  }
+  const latest = now + Math.max(0, skew);
+  if (claims.nbf !== undefined && claims.nbf * 1000 > latest) {
+    throw new TokenError("not-yet-valid", `token is not valid before ${new Date(claims.nbf * 1000).toISOString()}`);
+  }
+  if (claims.iat !== undefined && claims.iat * 1000 > latest) {
+    throw new TokenError("not-yet-valid", `token is issued in the future (${new Date(claims.iat * 1000).toISOString()})`);
   }
   if (key.scope !== undefined && !withinScope(key.scope, claims.root, claims.put, claims.get)) {
     throw new TokenError("scope-exceeded", "token grants more than the verifying key's scope allows");

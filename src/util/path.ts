@@ -14,9 +14,32 @@ export function depth(path: string): number {
   return path === "" ? 0 : path.split("/").length;
 }
 
-/** True if `path` is a valid normalised path within the segment limit. */
+/**
+ * True if `path` has a "." or ".." segment. Paths are matched by plain prefix, never resolved, so
+ * "anon/../secret" would be a broadcast named with a ".." segment that a reader (or another relay,
+ * or a log) may resolve to "secret": such paths are refused wherever one enters the relay.
+ */
+export function hasDotSegment(path: string): boolean {
+  if (path.indexOf(".") < 0) return false;
+  for (const s of path.split("/")) if (s === "." || s === "..") return true;
+  return false;
+}
+
+/** Why `path` (any form) is not acceptable as a broadcast path or root, or undefined if it is. */
+export function pathProblem(path: string): string | undefined {
+  if (hasDotSegment(path)) return `path "${clip(path)}" has a "." or ".." segment`;
+  if (depth(normalize(path)) > MAX_SEGMENTS) return `path has more than ${MAX_SEGMENTS} segments`;
+  return undefined;
+}
+
+/** True if `path` is a valid normalised path within the segment limit and without dot segments. */
 export function isValid(path: string): boolean {
-  return normalize(path) === path && depth(path) <= MAX_SEGMENTS;
+  return normalize(path) === path && depth(path) <= MAX_SEGMENTS && !hasDotSegment(path);
+}
+
+/** A client-supplied string cut to a length fit for an error message or a log line. */
+export function clip(s: string, max = 256): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`;
 }
 
 /** Segment join of normalised paths. */

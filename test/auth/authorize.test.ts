@@ -20,7 +20,7 @@ let files = 0;
 async function relay(t: { after: (fn: () => void) => void }, key: Jwk, cfg: Partial<AuthConfig> = {}): Promise<Authenticator> {
   const file = join(d, `key-${files++}.jwk`);
   writeFileSync(file, serializeKey(key.kty === "oct" ? key : publicKey(key)));
-  const auth = new Authenticator({ key: file, keys: [], refresh: 0, public: NO_PUBLIC, ...cfg }, silentLogger());
+  const auth = new Authenticator({ key: file, keys: [], refresh: 0, public: NO_PUBLIC, clock_skew: 60_000, ...cfg }, silentLogger());
   await auth.start();
   t.after(() => auth.close());
   return auth;
@@ -144,7 +144,7 @@ test("a present but invalid token is never downgraded to public access", async (
 });
 
 test("a token sent to a relay with no keys is refused, even on a public path", async (t) => {
-  const auth = new Authenticator({ keys: [], refresh: 0, public: { publish: [""], subscribe: [""] } }, silentLogger());
+  const auth = new Authenticator({ keys: [], refresh: 0, clock_skew: 60_000, public: { publish: [""], subscribe: [""] } }, silentLogger());
   await auth.start();
   t.after(() => auth.close());
   assert.ok((await auth.authorize(url("/x"))).anonymous);

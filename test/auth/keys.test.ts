@@ -17,7 +17,7 @@ import { silentLogger } from "../../src/util/log.js";
 const d = mkdtempSync(join(tmpdir(), "moq-keys-"));
 after(() => rmSync(d, { recursive: true, force: true }));
 const NO_PUBLIC = { publish: [], subscribe: [] };
-const cfg = (c: Partial<AuthConfig>): AuthConfig => ({ keys: [], refresh: 0, public: NO_PUBLIC, ...c });
+const cfg = (c: Partial<AuthConfig>): AuthConfig => ({ keys: [], refresh: 0, clock_skew: 60_000, public: NO_PUBLIC, ...c });
 const u = (token: string): URL => new URL(`https://relay.example/room?jwt=${token}`);
 const tokenFor = (k: Jwk, c: { kid?: false } = {}): Promise<string> =>
   signToken(c.kid === false ? { ...k, kid: undefined } : k, { root: "room", get: [""] });

@@ -19,6 +19,9 @@ export const LIMITS: LimitsConfig = {
   max_subscriptions_per_session: 100,
   handshake_timeout: 2000,
   subscriber_queue_groups: 4,
+  max_fetches_per_session: 32,
+  fetch_timeout: 8000,
+  max_pending_requests: 64,
 };
 
 export interface Connected {

@@ -119,3 +119,19 @@ test("expiry parsing: relative units and absolute seconds", () => {
   assert.equal(parseExpiry("1800000000", t), 1_800_000_000);
   for (const bad of ["1h", "+1y", "-5", "soon", ""]) assert.throws(() => parseExpiry(bad, t), /not an expiry/, bad);
 });
+
+test("nbf is enforced and an iat in the future is refused, each within the clock-skew allowance", async () => {
+  const key = await generateKey("HS256");
+  const t = now();
+  // A token valid only an hour from now is not valid yet.
+  await assert.rejects(verifyToken(key, await raw(key, { root: "r", get: "", nbf: t + 3600 })), fails("not-yet-valid", /not valid before/));
+  await assert.rejects(verifyToken(key, await raw(key, { root: "r", get: "", iat: t + 3600 })), fails("not-yet-valid", /issued in the future/));
+  // Thirty seconds ahead is a clock difference: accepted with the default 60 s, refused with none.
+  const soon = await raw(key, { root: "r", get: "", nbf: t + 30, iat: t + 30 });
+  assert.equal((await verifyToken(key, soon)).nbf, t + 30);
+  await assert.rejects(verifyToken(key, soon, Date.now(), 0), fails("not-yet-valid", /not valid before/));
+  // Once the time comes, the same token verifies without any allowance.
+  assert.deepEqual((await verifyToken(key, await raw(key, { root: "r", get: "", nbf: t + 3600 }), (t + 3600) * 1000, 0)).get, [""]);
+  // nbf must be a number like exp and iat.
+  await assert.rejects(verifyToken(key, await raw(key, { root: "r", get: "", nbf: "soon" as unknown as number })), fails("malformed", /"nbf"/));
+});

@@ -18,7 +18,7 @@ const now = (): number => Math.floor(Date.now() / 1000);
 
 /** What the relay would grant on /room for this token, verifying with the key file at `file`. */
 async function relayGrant(file: string, token: string): Promise<{ publish: string[]; subscribe: string[] }> {
-  const auth = new Authenticator({ key: file, keys: [], refresh: 0, public: { publish: [], subscribe: [] } }, silentLogger());
+  const auth = new Authenticator({ key: file, keys: [], refresh: 0, clock_skew: 60_000, public: { publish: [], subscribe: [] } }, silentLogger());
   try {
     await auth.start();
     const g = await auth.authorize(new URL(`https://relay.example/room?jwt=${token}`));
@@ -100,4 +100,22 @@ test("ES256: keys from our CLI sign tokens @moq/token's CLI verifies", async () 
   const checked = await theirs(["verify", "--key", p, "--root", "room"], signed.stdout);
   assert.equal(checked.code, 0, checked.stderr);
   assert.deepEqual((JSON.parse(checked.stdout) as { put: string[] }).put, [""]);
+});
+
+test("a @moq/token token (iat = its signing time) is refused by a relay whose clock is far behind, accepted within the skew", async () => {
+  const theirKey = await moqToken.generate("HS256", "skew");
+  const token = await moqToken.sign(theirKey, { root: "room", get: "" });
+  const file = join(dir, "skew.jwk");
+  writeFileSync(file, JSON.stringify(theirKey));
+  const auth = new Authenticator({ key: file, keys: [], refresh: 0, clock_skew: 60_000, public: { publish: [], subscribe: [] } }, silentLogger());
+  await auth.start();
+  try {
+    const url = new URL(`https://relay.example/room?jwt=${token}`);
+    // Thirty seconds behind: a clock difference, tolerated.
+    assert.deepEqual((await auth.authorize(url, Date.now() - 30_000)).subscribe, [""]);
+    // Two hours behind: the token claims to be issued in the relay's future.
+    await assert.rejects(auth.authorize(url, Date.now() - 2 * 3600_000), (e: unknown) => e instanceof Error && "reason" in e && e.reason === "not-yet-valid");
+  } finally {
+    auth.close();
+  }
 });

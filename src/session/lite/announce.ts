@@ -10,7 +10,7 @@
 // lite-04 lists them *including* the publisher's own origin as the last entry; lite-03 carries
 // only their number (decoded as that many 0n placeholders); lite-01/02 carry nothing.
 import { DecodeError, Reader, Writer } from "../../util/bytes.js";
-import { MAX_SEGMENTS, normalize } from "../../util/path.js";
+import { clip, hasDotSegment, MAX_SEGMENTS, normalize } from "../../util/path.js";
 import { readMessage, requireVersion, writeMessage } from "./message.js";
 import { hasAnnounceInit, hasAnnounceOk, hasAnnounceRestart, hasExcludeHop, hasHopCount, hasHopIds, type Version } from "./version.js";
 
@@ -146,6 +146,7 @@ export class AnnounceInit {
 export function readPath(r: Reader): string {
   const p = normalize(r.string());
   if (p !== "" && p.split("/").length > MAX_SEGMENTS) throw new DecodeError(`path has more than ${MAX_SEGMENTS} segments`);
+  if (hasDotSegment(p)) throw new DecodeError(`path "${clip(p)}" has a "." or ".." segment`);
   return p;
 }
 

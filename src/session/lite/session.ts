@@ -6,6 +6,7 @@ import type { LimitsConfig } from "../../config/types.js";
 import type { Origin } from "../../relay/origin.js";
 import type { BidiStream, CloseInfo, Session } from "../../transport/session.js";
 import type { Logger } from "../../util/log.js";
+import { hasDotSegment } from "../../util/path.js";
 import { Code, errorCode, MoqError } from "../error.js";
 import { Framer } from "./framer.js";
 import { Goaway } from "./goaway.js";
@@ -187,6 +188,11 @@ export class LiteSession {
     this.role = setup.role;
     this.log.debug({ origin: setup.origin.toString(), role: setup.role }, "client SETUP");
     if (setup.path !== undefined && this.transport.transport === "quic") {
+      // URL resolution would fold "a/../b" into "b" silently: refuse dot segments outright.
+      if (hasDotSegment(setup.path)) {
+        this.close(Code.Unauthorized, "the SETUP path has a \".\" or \"..\" segment");
+        return;
+      }
       const path = setup.path.startsWith("/") ? setup.path : `/${setup.path}`;
       const url = new URL(path, this.transport.url);
       this.transport.url = url;
