@@ -1,154 +1,132 @@
-// `npm run bench`: throughput figures measured in one run on this machine, each relay figure set
-// against a ceiling measured in the same run (so the ratios mean something on any hardware).
-//   1. ceiling: raw WebSocket (ws) loopback throughput, one connection
-//   2. relay over QMux/WebSocket: one publisher fanned out to N viewers (relay in a child process,
-//      CPU sampled from /proc), egress MB/s and relay CPU
-//   3. relay core alone: frames/s through the cache to 100 viewers, checking no payload is copied
-import "../test/util/polyfill.js";
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { WebSocket, WebSocketServer } from "ws";
-import { Origin } from "../src/relay/origin.js";
-import type { TrackSink } from "../src/relay/types.js";
-import { DEFAULT_TRACK_INFO } from "../src/session/lite/track.js";
-import { connect, publish, subscribe, waitAnnounced } from "../test/util/moq.js";
+// `npm run bench`: the relay as users run it (its own process), a publisher and lean viewers in
+// other processes, and ceilings measured in the same run so ratios hold on any machine.
+//   --transports ws,quic,wt   --preset audio|sd|hd|chat   --viewers 10,50,100,200 (a ramp)
+//   --rate Mb/s (per viewer)  --group-ms 1000  --duration 5 (s)  --procs 2 (viewer processes)
+//   --quick (CI smoke: 2 viewers, 2 s)  --json  --cpu-prof (relay profile + top self time)
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import type { Transport } from "./viewers.js";
+import { forkScript, kill, message, BENCH } from "./lib/procs.js";
+import { topSelf } from "./lib/profile.js";
+import { lastProfile, PRESETS, runRow, type Row } from "./lib/run.js";
+import { loadavg } from "./lib/stats.js";
+import { chart } from "./lib/svg.js";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-// The JS client logs every connect and close to the console; keep the report readable.
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
-for (const k of ["log", "info", "debug", "warn", "error"] as const) console[k] = () => undefined;
-const MB = 1e6;
+const { values: a } = parseArgs({
+  options: {
+    transports: { type: "string", default: "ws,quic,wt" },
+    preset: { type: "string", default: "hd" },
+    viewers: { type: "string" },
+    rate: { type: "string" },
+    "group-ms": { type: "string", default: "1000" },
+    duration: { type: "string" },
+    procs: { type: "string", default: "2" },
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
+    out: { type: "string", default: `${BENCH}results` },
+  },
+});
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
-    });
-  });
+const preset = { ...(PRESETS[a.preset as string] ?? PRESETS.hd) };
+if (a.rate !== undefined) preset.bps = Number(a.rate) * 1e6;
+const transports = (a.transports as string).split(",").map((t) => t.trim()) as Transport[];
+const ramp = (a.viewers ?? (a.quick ? "2" : "10,50,100,200")).split(",").map(Number);
+const seconds = Number(a.duration ?? (a.quick ? 1 : 5));
+const groupMs = Number(a["group-ms"]);
+const procs = Math.max(1, Number(a.procs));
+const log = (s: string): void => void (a.json ? process.stderr : process.stdout).write(`${s}\n`);
+
+interface Ceilings {
+  dgramPps: number;
+  dgramGbpsPerCore: number;
+  dgramKernel: number;
+  wsGbps: number;
+  wsGbpsPerCore: number;
 }
 
-async function wsCeiling(): Promise<number> {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
-  await new Promise((r) => wss.once("listening", r));
-  const port = (wss.address() as { port: number }).port;
-  let bytes = 0;
-  wss.on("connection", (s) => s.on("message", (d: Buffer) => (bytes += d.length)));
-  const c = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
-  await new Promise((r) => c.once("open", r));
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  const end = Date.now() + SECONDS * 1000;
-  while (Date.now() < end) {
-    if (c.bufferedAmount < 8 * 1024 * 1024) c.send(chunk);
-    else await new Promise((r) => setImmediate(r));
-  }
-  const start = bytes;
-  await new Promise((r) => setTimeout(r, 200));
-  c.close();
-  wss.close();
-  void start;
-  return bytes / SECONDS / MB;
-}
-
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100/s)
-}
-
-async function relayFanout(viewers: number, groupBytes: number): Promise<{ mbps: number; cpu: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["bin/moq-relay.js", "--bind", `127.0.0.1:${port}`, "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+/** node:dgram sender packet rate and a ws pair, each sender in its own process. */
+async function ceilings(sec: number): Promise<Ceilings> {
+  const rx = forkScript("ceiling.ts", ["dgram-recv"]);
+  const wsRx = forkScript("ceiling.ts", ["ws-recv"]);
   try {
-    const url = new URL(`http://127.0.0.1:${port}/anon`);
-    for (let i = 0; i < 50; i++) {
-      const ok = await fetch(new URL("/health", url)).then((r) => r.ok, () => false);
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const pub = await connect(url);
-    const p = publish(pub, "bench", "video");
-    const conns = await Promise.all(Array.from({ length: viewers }, () => connect(url)));
-    await waitAnnounced(conns[0], "bench");
-    let received = 0;
-    let running = true;
-    for (const c of conns) {
-      const r = subscribe(c, "bench", "video");
-      (async () => {
-        while (running) {
-          const g = await r.nextGroup(10_000).catch(() => undefined);
-          if (g === undefined) return;
-          for (const f of g.frames) received += f.length;
-        }
-      })().catch(() => undefined); // a viewer that fails just stops counting
-    }
-    await new Promise((r) => setTimeout(r, 300));
-    const payload = new Uint8Array(groupBytes / 10).fill(3);
-    const t0 = cpuTicks(child.pid as number);
-    const r0 = received;
-    const end = Date.now() + SECONDS * 1000;
-    while (Date.now() < end) {
-      p.group(Array.from({ length: 10 }, () => payload));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const mbps = (received - r0) / SECONDS / MB;
-    const cpu = (cpuTicks(child.pid as number) - t0) / SECONDS; // percent of one core
-    running = false;
-    for (const c of [pub, ...conns]) c.close();
-    return { mbps, cpu };
+    const port = await message(rx, (m) => m.port as number | undefined, 15_000, "the dgram receiver");
+    const tx = forkScript("ceiling.ts", ["dgram-send", String(port), String(sec)]);
+    const d = await message(tx, (m) => (m.packets !== undefined ? (m as { packets: number; wall: number; cpu: number; kernel: number }) : undefined), sec * 1000 + 15_000, "the dgram sender");
+    kill(tx);
+    const wsPort = await message(wsRx, (m) => m.port as number | undefined, 15_000, "the ws receiver");
+    const wtx = forkScript("ceiling.ts", ["ws-send", String(wsPort), String(sec)]);
+    const w = await message(wtx, (m) => (m.bytes !== undefined ? (m as { bytes: number; wall: number; cpu: number }) : undefined), sec * 1000 + 15_000, "the ws sender");
+    kill(wtx);
+    return {
+      dgramPps: d.packets / d.wall,
+      dgramGbpsPerCore: (d.packets * 1200 * 8) / d.cpu / 1e9,
+      dgramKernel: d.kernel,
+      wsGbps: (w.bytes * 8) / w.wall / 1e9,
+      wsGbpsPerCore: (w.bytes * 8) / w.cpu / 1e9,
+    };
   } finally {
-    child.kill("SIGKILL");
+    kill(rx);
+    kill(wsRx);
   }
 }
 
-function coreFanout(viewers: number): { framesPerSec: number; copies: number } {
-  const o = new Origin({ cache: { max_bytes: 256 * 1024 * 1024, max_age: 30_000, linger: 1000 }, limits: { subscriber_queue_groups: 4 } });
-  let sink: TrackSink | undefined;
-  const source = {
-    trackInfo: async () => DEFAULT_TRACK_INFO,
-    subscribe: (_n: string, s: TrackSink) => ((sink = s), { update: () => undefined, close: () => undefined }),
-  };
-  const t = o.announce("b", source, []).track("v");
-  let delivered = 0;
-  let copies = 0;
-  const payload = new Uint8Array(1200);
-  for (let i = 0; i < viewers; i++) {
-    t.subscribe({
-      group: (cursor) => {
-        const read = (): void => {
-          const g = cursor.group;
-          for (; cursor.index < g.payloads.length; cursor.index++) {
-            delivered++;
-            if (g.payloads[cursor.index] !== payload) copies++;
-          }
-        };
-        cursor.onChange = read;
-        read();
-      },
-      end: () => undefined,
-      close: () => undefined,
-    });
+/** The last viewer count that met the targets (≥ 95 % delivered, p99 under a group), and the first that did not. */
+function knee(rows: Row[]): { ok: number | undefined; past: number | undefined } {
+  let ok: number | undefined;
+  for (const r of rows) {
+    if (r.delivered >= 0.95 && r.p99 < groupMs) ok = r.viewers;
+    else return { ok, past: r.viewers };
   }
-  const end = Date.now() + SECONDS * 1000;
-  let seq = 0;
-  while (Date.now() < end) {
-    const g = (sink as TrackSink).group(seq++);
-    if (g === undefined) continue;
-    for (let f = 0; f < 100; f++) g.append(f, payload);
-    g.finish();
-  }
-  o.close();
-  return { framesPerSec: delivered / SECONDS, copies };
+  return { ok, past: undefined };
 }
 
-const ceiling = await wsCeiling();
-out(`\nmoq-relay benchmarks (${SECONDS}s each, node ${process.version}, ${(await import("node:os")).cpus().length} cores)\n`);
-out(`ceiling  ws loopback, 1 connection              ${ceiling.toFixed(1).padStart(8)} MB/s`);
-for (const n of [1, 10, 50]) {
-  const r = await relayFanout(n, 100_000);
-  const offered = (100_000 / 0.02 / MB) * n;
-  out(`relay    QMux/WS fan-out 1 -> ${String(n).padEnd(3)} viewers      ${r.mbps.toFixed(1).padStart(8)} MB/s egress  ${(r.mbps / ceiling).toFixed(2)}x ceiling  (offered ${offered.toFixed(0)} MB/s)  relay CPU ${r.cpu.toFixed(0)}%`);
+const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
+const ms = (n: number): string => (!Number.isFinite(n) ? "-" : n >= 1000 ? `${(n / 1000).toFixed(1)}s` : n >= 10 ? n.toFixed(0) : n.toFixed(1));
+
+const started = new Date();
+log(`moq-relay benchmark ${started.toISOString()}: node ${process.version}, ${cpus().length} cores, loadavg ${loadavg().toFixed(2)} at start`);
+log(`preset ${preset.name}: ${f(preset.bps / 1e6, 3)} Mb/s per viewer, ${preset.fps} frames/s, groups of ${groupMs} ms; ${seconds} s windows; viewers in ${procs} process(es)`);
+const ceil = await ceilings(a.quick ? 0.5 : 2);
+log(`ceilings (same run): node:dgram sender ${f(ceil.dgramPps / 1000, 0)} k packets/s = ${f(ceil.dgramGbpsPerCore, 2)} Gb/s per core (kernel ${f(ceil.dgramKernel * 100, 0)} %); ws pair ${f(ceil.wsGbps, 2)} Gb/s, ${f(ceil.wsGbpsPerCore, 2)} Gb/s per sender core`);
+log("");
+log("transport viewers  offered  delivered      relay cores (kernel)  Gb/s/core  x ceiling  RSS MB (base)  kB/viewer  p50/p99 ms   group-start p50/p99  resets  clients  load");
+const rows: Row[] = [];
+const profDir = a["cpu-prof"] ? `${a.out}/prof` : undefined;
+for (const t of transports) {
+  const mine: Row[] = [];
+  for (const n of ramp) {
+    let r: Row;
+    try {
+      r = await runRow({ transport: t, preset, viewers: n, groupMs, seconds, procs, quick: a.quick, cpuProfDir: profDir }, loadavg);
+    } catch (e) {
+      log(`${t.padEnd(9)} ${String(n).padStart(7)}  failed: ${e instanceof Error ? e.message : String(e)}`);
+      break;
+    }
+    r.profile = lastProfile;
+    mine.push(r);
+    rows.push(r);
+    const ratio = r.gbpsPerCore / (t === "ws" ? ceil.wsGbpsPerCore : ceil.dgramGbpsPerCore);
+    const resets = Object.entries(r.resets).map(([c, k]) => `${k}x${c}`).join(",") || "0";
+    log(
+      `${t.padEnd(9)} ${String(n).padStart(7)}  ${f(r.offeredMbps, 0).padStart(7)}  ${f(r.deliveredMbps, 0).padStart(7)} ${`(${f(r.delivered * 100, 0)}%)`.padStart(6)}  ${f(r.relay.cores, 2).padStart(8)} (${f(r.relay.kernel * 100, 0).padStart(2)} %)  ${f(r.gbpsPerCore, 2).padStart(9)}  ${f(ratio, 2).padStart(9)}  ${f(r.rssMB, 0).padStart(6)} (${f(r.rssBaseMB, 0)})  ${f(r.rssPerViewerKB, 0).padStart(9)}  ${`${ms(r.p50)}/${ms(r.p99)}`.padStart(11)}   ${`${ms(r.groupStartP50)}/${ms(r.groupStartP99)}`.padStart(12)}        ${resets.padStart(6)}  ${f(r.clientCores, 2).padStart(7)}  ${f(r.loadavg, 1)}${r.connected < n ? `  (${r.connected}/${n} connected: ${r.errors.join("; ")})` : ""}`,
+    );
+    if (r.profile !== undefined) {
+      for (const s of topSelf(r.profile, 12)) log(`      ${f(s.share * 100, 1).padStart(5)} %  ${s.name} ${s.where}`);
+    }
+    // Two rows past the knee say enough; more only load the shared machine.
+    if (mine.length >= 2 && mine.slice(-2).every((x) => x.delivered < 0.9)) break;
+  }
+  const k = knee(mine);
+  if (mine.length > 0) log(`${t}: knee ${k.ok === undefined ? "below the first row" : `after ${k.ok} viewers`}${k.past === undefined ? " (not reached)" : `, ${k.past} viewers past it`}`);
 }
-const core = coreFanout(100);
-out(`core     cache fan-out to 100 viewers (no I/O)  ${(core.framesPerSec / 1e6).toFixed(2).padStart(8)} M frames/s  payload copies: ${core.copies}`);
-out("");
+
+mkdirSync(a.out as string, { recursive: true });
+const caption = `${preset.name} ${f(preset.bps / 1e6, 2)} Mb/s per viewer, node ${process.version}, ${cpus().length} cores, ${started.toISOString()}`;
+const stem = `${a.out}/bench-${preset.name}`;
+writeFileSync(`${stem}.svg`, chart(rows, caption));
+const result = { started: started.toISOString(), node: process.version, cores: cpus().length, preset, groupMs, seconds, ceilings: ceil, rows };
+writeFileSync(`${stem}.json`, JSON.stringify(result, null, 2));
+log(`\nwrote ${stem}.svg and ${stem}.json; loadavg ${loadavg().toFixed(2)} at the end`);
+if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
