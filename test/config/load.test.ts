@@ -51,7 +51,7 @@ node  = "https://us-east.relay.example.com"
   assert.equal(config.auth.key, join(d, "root.jwk"));
   assert.equal(config.cluster.token, join(d, "cluster.jwt"));
   assert.equal(config.cluster.nodes.length, 2);
-  assert.deepEqual(config.server.quic, { idle_timeout: 30_000, keep_alive: 5_000, stream_window: 16 << 20, connection_window: 64 << 20, max_streams: 10_000, socket_buffer: 8 << 20 });
+  assert.deepEqual(config.server.quic, { idle_timeout: 30_000, keep_alive: 5_000, stream_window: 16 << 20, connection_window: 64 << 20, max_streams: 10_000, socket_buffer: 8 << 20, retry: "auto" });
   assert.ok(config.cache.max_bytes > 0 && config.cache.max_bytes <= Math.floor(totalmem() / 4));
   assert.deepEqual([config.cache.max_age, config.cache.linger], [30_000, 5_000]);
   assert.deepEqual([config.limits.handshake_timeout, config.limits.max_message_size, config.limits.max_frame_size], [10_000, 64 * 1024, 16 << 20]);

@@ -15,7 +15,8 @@ export interface QuicEndpointOptions {
   /** ALPNs the server accepts, in preference order. Omit for a client-only endpoint. */
   alpns?: string[];
   cert?: { certPem: string; keyPem: string };
-  quic: QuicConfig;
+  /** Transport settings; admission (Retry, handshake caps) comes separately. */
+  quic: Omit<QuicConfig, "retry">;
   log: Logger;
 }
 
