@@ -30,5 +30,5 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "it", "describe", "suite"] }] }],
     },
   },
-  { files: ["bin/**/*.js", ".ci/**"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
+  { files: ["bin/**/*.js", "scripts/**/*.js", ".ci/**"], languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } } },
 );
