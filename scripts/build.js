@@ -1,6 +1,6 @@
 // Build steps npm runs for us, so that every way of installing gives a runnable relay.
 //
-//   node scripts/build.js pack      (prepack) a clean dist/ from src/; fails without TypeScript,
+//   node scripts/build.js pack      (prepack) a clean dist/ (`npm run build`); fails without TypeScript,
 //                                   so a tarball never ships stale or missing JavaScript.
 //   node scripts/build.js prepare   (prepare) build when TypeScript is installed; otherwise keep
 //                                   the dist/ already there: `npm ci --omit=dev` has no tsc, and
@@ -25,8 +25,12 @@ function tscPath() {
   }
 }
 
-function compile(tsc) {
-  const r = spawnSync(process.execPath, [tsc, "-p", at("tsconfig.build.json")], { cwd: root, stdio: "inherit" });
+/** `npm run build`, whatever it grows into (tsc today; a bundling step may follow). */
+function compile() {
+  // Inside a lifecycle script npm names itself in npm_execpath; run that same npm.
+  const npm = process.env.npm_execpath;
+  const [cmd, args] = npm !== undefined && npm.endsWith(".js") ? [process.execPath, [npm]] : ["npm", []];
+  const r = spawnSync(cmd, [...args, "run", "build"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
   const missing = ENTRY_POINTS.filter((p) => !existsSync(at(p)));
   if (missing.length > 0) {
@@ -44,13 +48,13 @@ if (mode === "pack") {
   }
   // Clean, so files of deleted sources never reach the tarball.
   rmSync(at("dist"), { recursive: true, force: true });
-  compile(tsc);
+  compile();
 } else if (mode === "prepare") {
   // `npm pack` runs prepack (a clean build) and then prepare: one build is enough.
   if (process.env.npm_command === "pack" || process.env.npm_command === "publish") process.exit(0);
   const tsc = tscPath();
   if (tsc !== undefined && existsSync(at("src")) && existsSync(at("tsconfig.build.json"))) {
-    compile(tsc);
+    compile();
   } else if (ENTRY_POINTS.every((p) => existsSync(at(p)))) {
     say("TypeScript is not installed (--omit=dev): using the compiled dist/ already here");
   } else {
