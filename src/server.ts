@@ -12,12 +12,17 @@ import type { RelayContext } from "./server/context.js";
 import { makeGate } from "./server/gate.js";
 import { SessionRegistry } from "./server/sessions.js";
 import { drain, type Part } from "./server/shutdown.js";
+import { ServerCounters } from "./server/counters.js";
+import { Ops } from "./ops/index.js";
+import { startOpsListener, type OpsListener } from "./ops/listener.js";
 import { startTcp, type TcpSide } from "./server/tcp.js";
 import { startUdp, type UdpSide } from "./server/udp.js";
 
 export interface RelayHandle {
   /** TCP port actually bound (useful with port 0). */
   readonly port: number;
+  /** Port of the operations listener ([http] ops_bind), when configured. */
+  readonly opsPort?: number;
   readonly origin: Origin;
   readonly certs: CertStore;
   readonly context: RelayContext;
@@ -39,21 +44,28 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const origin = new Origin(config);
   const admission = new Admission(() => config.limits);
   const sessions = new SessionRegistry(admission);
+  const counters = new ServerCounters();
+  const trackCount = (): number => origin.list("").reduce((n, b) => n + b.trackCount, 0);
+  const ops = new Ops({ stats: origin.stats, counters, trackCount });
   const hop = randomHop();
-  const partial = { config, log, certs, auth, origin, admission, sessions, hop, draining: false };
+  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, draining: false };
   const ctx: RelayContext = Object.assign(partial, {
-    authorize: makeGate({ auth, admission, log, draining: () => ctx.draining }),
+    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
     accept: makeAccept(partial),
   });
 
   // 2. Listeners: TCP (HTTP + WebSocket), then UDP (WebTransport + raw QUIC) on the same port number.
+  // The operations listener, only when configured (it is unauthenticated).
   let tcp: TcpSide | undefined;
-  let udp: UdpSide;
+  let udp: UdpSide | undefined;
+  let opsListener: OpsListener | undefined;
   try {
     if (config.server.tcp) tcp = await startTcp(ctx);
     udp = await startUdp(ctx, tcp?.port ?? config.server.port);
+    if (config.http.ops_bind !== undefined) opsListener = await startOpsListener(config.http.ops_bind, ops, () => !ctx.draining, log);
   } catch (err) {
     // Release what already started, so a failed start leaves no port or timer behind.
+    await udp?.close();
     tcp?.stopSessions();
     await tcp?.close(0);
     auth.close();
@@ -63,11 +75,11 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
 
   // 3. Parts of the configuration whose behaviour has not landed yet: say so rather than pretend.
   if (config.cluster.nodes.length > 0) log.warn({ nodes: config.cluster.nodes.length }, "[cluster] is not implemented yet: peers are not dialed");
-  if (config.http.ops_bind !== undefined) log.warn("[http] ops_bind is not implemented yet: /health and /ready are on the main TCP port");
 
   const port = tcp?.port ?? config.server.port;
   log.info({ bind: config.server.bind, port, tcp: tcp !== undefined, udp: udp.serving, fingerprint: certs.current.fingerprint }, "relay listening");
   const parts: Part[] = [udp];
+  if (opsListener !== undefined) parts.push(opsListener);
   if (tcp !== undefined) {
     const t = tcp;
     parts.push({ stopSessions: () => t.stopSessions(), close: () => t.close(100) });
@@ -76,6 +88,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   // 4. Shutdown: drain sessions, release listeners, then the shared state.
   return {
     port,
+    opsPort: opsListener?.port,
     origin,
     certs,
     context: ctx,

@@ -20,6 +20,8 @@ export class RelayStats {
   subscriptions = 0;
   /** Upstream subscriptions currently held (one per track with viewers or lingering). */
   upstreams = 0;
+  /** Upstream subscriptions opened since start. */
+  upstreamsTotal = 0;
   /** Payload bytes currently held by the group cache. */
   cacheBytes = 0;
 
@@ -29,4 +31,6 @@ export class RelayStats {
   trackInfoRequests = 0;
   /** TRACK_INFO requests answered without asking the publisher. */
   trackInfoHits = 0;
+  /** Fetches served: moq-lite FETCH streams and HTTP /fetch requests. */
+  fetches = 0;
 }

@@ -134,6 +134,7 @@ export class Track implements TrackSink, SubscriptionHost {
       this.upstreamPrefs = this.mergedPrefs();
       this.live = true;
       this.env.stats.upstreams++;
+      this.env.stats.upstreamsTotal++;
       const up = this.source.subscribe(this.name, this, this.upstreamPrefs);
       // The source may have failed synchronously (sink.close) before returning its handle.
       if (this.live) this.upstream = up;

@@ -9,24 +9,31 @@ import type { Session } from "../transport/session.js";
 import { detach } from "../util/async.js";
 import type { RelayContext } from "./context.js";
 
-type AcceptContext = Pick<RelayContext, "config" | "log" | "origin" | "admission" | "sessions" | "hop">;
+type AcceptContext = Pick<RelayContext, "config" | "log" | "origin" | "admission" | "sessions" | "hop" | "counters">;
 
 export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
   return (session: Session, grant: Grant, viaSetup?: (url: URL) => Promise<Grant>): void => {
     const slot = ctx.admission.take(session.remote);
     if ("refused" in slot) {
+      ctx.counters.acceptFailed(session.transport === "websocket" ? "tcp" : "udp", "limit");
       ctx.log.warn({ remote: session.remote, transport: session.transport, reason: slot.refused }, "session refused");
       session.close(Code.BoundsExceeded, slot.refused);
       return;
     }
     const id = ctx.sessions.nextId();
-    const slog = ctx.log.child({ session: id, transport: session.transport, remote: session.remote, protocol: session.protocol || "legacy" });
-    slog.info({ path: grant.root, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session accepted");
+    const protocol = session.protocol || "legacy";
+    const slog = ctx.log.child({ session: id, transport: session.transport, remote: session.remote, protocol });
+    slog.info({ root: grant.root, publish: grant.publish, subscribe: grant.subscribe, anonymous: grant.anonymous }, "session opened");
+    const started = Date.now();
+    ctx.counters.sessionOpened(session.transport, protocol);
     // The negotiated protocol picks the wire: IETF moq-transport drafts, else moq-lite.
     const sctx = { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize: viaSetup };
     const s = isIetfAlpn(session.protocol) ? new IetfSession(session, sctx) : new LiteSession(session, sctx);
     detach(
-      ctx.sessions.run(id, s, slot.release).then((info) => slog.info({ code: info.code, reason: info.reason }, "session closed")),
+      ctx.sessions.run(id, s, slot.release).then((info) => {
+        ctx.counters.sessionClosed(session.transport, protocol, info.code);
+        slog.info({ root: grant.root, duration_ms: Date.now() - started, code: info.code, reason: info.reason }, "session closed");
+      }),
       (err) => slog.error({ err }, "session bookkeeping failed"),
     );
   };

@@ -5,7 +5,9 @@ import type { Origin } from "../relay/origin.js";
 import type { Session } from "../transport/session.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import type { Logger } from "../util/log.js";
+import type { Ops } from "../ops/index.js";
 import type { Admission } from "./admission.js";
+import type { ListenerKind, ServerCounters } from "./counters.js";
 import type { SessionRegistry } from "./sessions.js";
 
 /** The outcome of checking a connection's URL: a grant, or an HTTP status and reason to refuse with. */
@@ -19,12 +21,19 @@ export interface RelayContext {
   readonly origin: Origin;
   readonly admission: Admission;
   readonly sessions: SessionRegistry;
+  /** Session and refusal counts by closed label sets, read by the metrics exporter. */
+  readonly counters: ServerCounters;
+  /** Metrics and the hooks the operations routes show (cluster peers, /nodes). */
+  readonly ops: Ops;
   /** This relay's random origin id (moq-lite hop id), below 2^53 so JS clients hold it exactly. */
   readonly hop: bigint;
   /** True once draining started: new sessions are refused. */
   draining: boolean;
-  /** Check a connection's URL (path = root, ?jwt= = token) against drain, limits and auth. */
-  authorize(url: URL, remote: string): Promise<Decision>;
+  /**
+   * Check a connection's URL (path = root, ?jwt= = token) against drain, limits and auth.
+   * `listener` labels refusals in moq_relay_accept_failures_total.
+   */
+  authorize(url: URL, remote: string, listener?: ListenerKind): Promise<Decision>;
   /**
    * Run an accepted session. `viaSetup` authorises a URL that arrives later, in the protocol's
    * SETUP (raw QUIC moq-lite-05), for sessions accepted before their URL was known.

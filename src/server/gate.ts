@@ -6,12 +6,20 @@ import { Code } from "../session/error.js";
 import type { Logger } from "../util/log.js";
 import type { Admission } from "./admission.js";
 import type { Decision } from "./context.js";
+import type { FailureClass, ListenerKind, ServerCounters } from "./counters.js";
 
-export function makeGate(opts: { auth: Authenticator; admission: Admission; log: Logger; draining: () => boolean }) {
-  return async (url: URL, remote: string): Promise<Decision> => {
-    if (opts.draining()) return { ok: false, status: 503, reason: "relay is shutting down" };
+export function makeGate(opts: { auth: Authenticator; admission: Admission; counters: ServerCounters; log: Logger; draining: () => boolean }) {
+  return async (url: URL, remote: string, listener?: ListenerKind): Promise<Decision> => {
+    const failed = (cls: FailureClass): void => {
+      if (listener !== undefined) opts.counters.acceptFailed(listener, cls);
+    };
+    if (opts.draining()) {
+      failed("draining");
+      return { ok: false, status: 503, reason: "relay is shutting down" };
+    }
     const limit = opts.admission.check(remote);
     if (limit !== undefined) {
+      failed("limit");
       opts.log.warn({ remote, reason: limit }, "session refused");
       return { ok: false, status: 429, reason: limit };
     }
@@ -19,6 +27,8 @@ export function makeGate(opts: { auth: Authenticator; admission: Admission; log:
       return { ok: true, value: await opts.auth.authorize(url) };
     } catch (err) {
       if (err instanceof AuthError) {
+        failed("unauthorized");
+        opts.counters.authRefused(err.reason);
         opts.log.warn({ remote, path: url.pathname, reason: err.reason, code: Code.Unauthorized }, "session unauthorized");
         return { ok: false, status: err.status, reason: err.message };
       }

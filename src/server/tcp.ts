@@ -1,6 +1,7 @@
 // The TCP side of the port: HTTP routes and QMux over WebSocket, plain and TLS on one socket.
 import { Router } from "../http/router.js";
 import { registerRoutes } from "../http/routes.js";
+import { registerMetricsRoute } from "../ops/routes.js";
 import { TcpListener } from "../transport/tcp.js";
 import { WebSocketAcceptor } from "../transport/websocket/server.js";
 import type { Grant } from "../auth/authorize.js";
@@ -26,6 +27,9 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
     sessions: () => ctx.sessions.size,
   });
 
+  // With an operations listener, /metrics lives there only; without one, loopback clients may read it here.
+  if (config.http.ops_bind === undefined) registerMetricsRoute(router, ctx.ops, { loopbackOnly: true });
+
   const tcp = await TcpListener.listen({
     host: config.server.host,
     port: config.server.port,
@@ -44,7 +48,7 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
       streamWindow: config.server.quic.stream_window,
       connectionWindow: config.server.quic.connection_window,
       maxStreams: Math.min(config.server.quic.max_streams, 10_000),
-      authorize: ({ url, remote }) => ctx.authorize(url, remote),
+      authorize: ({ url, remote }) => ctx.authorize(url, remote, "tcp"),
       onSession: (session, grant) => ctx.accept(session, grant),
     });
     ws = acceptor;

@@ -20,7 +20,7 @@ export interface UdpSide {
 /** A session that arrived before its URL was checked (raw QUIC, fails-quiche): check, then run or close. */
 function admitAuthorized(ctx: RelayContext, conn: Session): void {
   detach(
-    ctx.authorize(conn.url, conn.remote).then((d) => (d.ok ? ctx.accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason))),
+    ctx.authorize(conn.url, conn.remote, "udp").then((d) => (d.ok ? ctx.accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason))),
     (err) => {
       ctx.log.error({ err, remote: conn.remote }, "authorisation failed");
       conn.close(Code.Unauthorized, "authorisation failed");
@@ -32,7 +32,7 @@ function admitAuthorized(ctx: RelayContext, conn: Session): void {
 function rawQuic(ctx: RelayContext, conn: Session): void {
   if (conn.protocol !== "moq-lite-05" && !isIetfAlpn(conn.protocol)) return admitAuthorized(ctx, conn);
   const viaSetup = async (url: URL): Promise<Grant> => {
-    const d = await ctx.authorize(url, conn.remote);
+    const d = await ctx.authorize(url, conn.remote, "udp");
     if (!d.ok) throw Object.assign(new Error(d.reason), { reason: d.reason });
     return d.value;
   };
@@ -52,7 +52,7 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
       keyPem: certs.current.keyPem,
       log,
       authorize: async (url, remote) => {
-        const d = await ctx.authorize(url, remote);
+        const d = await ctx.authorize(url, remote, "udp");
         return d.ok ? 200 : d.status;
       },
       onSession: (session) => admitAuthorized(ctx, session),
@@ -76,7 +76,7 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
       maxSessions: 16,
       maxFrame: config.limits.max_message_size * 4,
       accept: async (req) => {
-        const d = await ctx.authorize(req.url, req.remote);
+        const d = await ctx.authorize(req.url, req.remote, "udp");
         if (!d.ok) return d;
         // The first protocol in the client's list that we serve (what @moq/net expects).
         const protocol = req.protocols.find((p) => config.server.versions.includes(p));

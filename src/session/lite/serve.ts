@@ -172,6 +172,7 @@ export class Serve {
   fetch(stream: BidiStream, req: Fetch): void {
     const track = this.resolve(stream, req.broadcast, req.track);
     if (track === undefined) return;
+    this.s.origin.stats.fetches++;
     const group = track.fetch(req.group);
     if (group === undefined) return refuse(stream, Code.NotFound);
     const pump = new FramePump(new GroupCursor(group), this.s.version, this.s.origin.stats, () => undefined);
