@@ -33,6 +33,9 @@ export class QuicConnection implements Session, StreamHost {
   private readonly recvs = new Map<number, QuicRecvHalf>();
   private readonly sends = new Map<number, QuicSendHalf>();
   private readonly pending = new Set<QuicSendHalf>();
+  /** Data streams (rank > 0) whose bytes quiche may still hold, for urgency assignment. */
+  private readonly ranked = new Set<QuicSendHalf>();
+  private reorder = false;
   private nextBidi: number;
   private nextUni: number;
   private waiters: Array<{ uni: boolean; resolve: (id: number) => void; reject: (e: Error) => void }> = [];
@@ -112,6 +115,13 @@ export class QuicConnection implements Session, StreamHost {
     this.schedule();
   }
 
+  reranked(s: QuicSendHalf): void {
+    if (s.priority > 0) this.ranked.add(s);
+    else if (this.ranked.delete(s)) s.urgency = 0;
+    this.reorder = true;
+    this.schedule();
+  }
+
   shutdown(id: number, direction: "read" | "write", code: number): void {
     if (direction === "write") {
       // A stream reset before any byte was sent does not exist in quiche yet: create it first so
@@ -146,6 +156,7 @@ export class QuicConnection implements Session, StreamHost {
     }
     if (this.established) {
       this.readStreams();
+      if (this.reorder) this.assignUrgencies();
       this.writeStreams();
       for (let d = c.dgramRecvVec(); d !== null; d = c.dgramRecvVec()) this.onDatagram?.(d);
       this.wakeOpeners();
@@ -223,7 +234,16 @@ export class QuicConnection implements Session, StreamHost {
 
   private writeStreams(): void {
     const c = this.conn;
-    for (const s of this.pending) {
+    // When credit is short, whoever is handed to quiche first takes it: go by urgency, so a
+    // low-priority stream queued earlier cannot starve a high-priority one of flow control.
+    let order: Iterable<QuicSendHalf> = this.pending;
+    if (this.pending.size > 1) {
+      const list = [...this.pending];
+      let mixed = false;
+      for (let i = 1; i < list.length && !mixed; i++) mixed = list[i].urgency !== list[0].urgency;
+      if (mixed) order = list.sort((a, b) => a.urgency - b.urgency);
+    }
+    for (const s of order) {
       while (s.queue.length > 0 && !s.dead) {
         const head = s.queue[0];
         const chunk = s.offset > 0 ? head.subarray(s.offset) : head;
@@ -238,15 +258,8 @@ export class QuicConnection implements Session, StreamHost {
         }
         if (n === null || n === 0) break; // no flow-control credit: quiche lists it writable later
         s.consumed(n);
-        if (s.priorityDirty) {
-          // quiche schedules by urgency, round-robin within one (incremental): viewers' priorities.
-          s.priorityDirty = false;
-          try {
-            c.streamPriority(s.id, s.urgency, true);
-          } catch {
-            // A finished stream has nothing left to schedule.
-          }
-        }
+        s.known = true;
+        if (s.applied !== s.urgency) this.applyUrgency(s);
         const stop = this.pendingStops.get(s.id);
         if (stop !== undefined) {
           this.pendingStops.delete(s.id);
@@ -275,6 +288,55 @@ export class QuicConnection implements Session, StreamHost {
     // Every stream handed out has now been written to, so quiche's own counts include it.
     this.reservedBidi = 0;
     this.reservedUni = 0;
+  }
+
+  /**
+   * quiche has 256 urgency levels and our ranks span ~2^52, so urgencies are handed out by dense
+   * rank among this connection's live data streams: the lowest rank gets 1, the next distinct
+   * rank 2, and so on (the least important share 255); control streams keep 0. Streams of equal
+   * rank (e.g. two tracks of equal priority) share a level and are sent round-robin (incremental).
+   * A stream leaves the set once it was reset or quiche has collected it (all data acknowledged).
+   */
+  private assignUrgencies(): void {
+    this.reorder = false;
+    const live: QuicSendHalf[] = [];
+    for (const s of this.ranked) {
+      if (s.dead || (s.finSent && !this.holds(s))) {
+        this.ranked.delete(s);
+        continue;
+      }
+      live.push(s);
+    }
+    live.sort((a, b) => a.priority - b.priority);
+    let level = 0;
+    let prev = -1;
+    for (const s of live) {
+      if (s.priority !== prev) {
+        level = Math.min(255, level + 1);
+        prev = s.priority;
+      }
+      s.urgency = level;
+      if (s.known && s.applied !== level) this.applyUrgency(s);
+    }
+  }
+
+  private applyUrgency(s: QuicSendHalf): void {
+    s.applied = s.urgency;
+    try {
+      this.conn.streamPriority(s.id, s.urgency, s.urgency !== 0);
+    } catch {
+      // A finished or reset stream has nothing left to schedule.
+    }
+  }
+
+  /** Whether quiche still tracks this stream (it forgets one once everything was acknowledged). */
+  private holds(s: QuicSendHalf): boolean {
+    try {
+      this.conn.streamCapacity(s.id);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private wakeOpeners(): void {

@@ -42,6 +42,8 @@ export interface NativeConnection {
   streamPriority(id: number, urgency: number, incremental: boolean): void;
   streamShutdown(id: number, direction: number, code: number): void | null;
   streamFinished(id: number): boolean;
+  /** Send capacity; throws once quiche has collected the stream (or it is stopped). */
+  streamCapacity(id: number): number;
   peerStreamsLeftBidi(): number;
   peerStreamsLeftUni(): number;
   readable(): Iterable<number>;

@@ -8,6 +8,8 @@ export interface StreamHost {
   /** Ask for a flush this turn (writes pending or a paused stream resumed). */
   schedule(): void;
   markPending(s: QuicSendHalf): void;
+  /** A stream's rank changed: its quiche urgency (and maybe others') must be recomputed. */
+  reranked(s: QuicSendHalf): void;
   shutdown(id: number, direction: "read" | "write", code: number): void;
 }
 
@@ -15,8 +17,15 @@ const HIGH_WATER = 256 * 1024;
 
 export class QuicSendHalf implements SendStream {
   private rank = 0;
-  /** The rank changed and quiche has not been told (it only knows streams once written). */
-  priorityDirty = false;
+  /**
+   * quiche urgency (0 = first .. 255), assigned by the connection from the ranks of its live
+   * streams; `applied` is what quiche was last told (-1: nothing yet, it only knows a stream once
+   * written, and defaults to 127).
+   */
+  urgency = 0;
+  applied = -1;
+  /** quiche has seen this stream (a write, or a reset that created it). */
+  known = false;
   onDrain: (() => void) | null = null;
   onStop: ((code: number) => void) | null = null;
   writableLength = 0;
@@ -37,15 +46,14 @@ export class QuicSendHalf implements SendStream {
     return this.rank;
   }
 
+  /**
+   * Any non-negative number up to 2^53 (group ranks reach ~2^52): lower goes first. 0 is for
+   * control streams, which precede all data.
+   */
   set priority(p: number) {
     if (p === this.rank) return;
     this.rank = p;
-    this.priorityDirty = true;
-  }
-
-  /** QUIC urgency 0 (first) .. 7 (last) for our 0..255 rank. */
-  get urgency(): number {
-    return Math.min(7, Math.max(0, this.rank >> 5));
+    this.host.reranked(this);
   }
 
   write(chunk: Uint8Array): boolean {
