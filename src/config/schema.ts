@@ -70,10 +70,13 @@ export const SCHEMA = {
     clock_skew: { type: "duration", default: "60s", doc: "tolerance for token nbf and iat in the future (clocks differ)" },
   },
   cluster: {
-    nodes: { type: "strings", default: [], doc: "peer relay URLs (this relay's own node is skipped)" },
+    nodes: { type: "strings", default: [], doc: "peer relay URLs (this relay's own node is skipped); ?cost=N sets the link cost, ?fingerprint=sha256:<hex> pins its certificate" },
+    connect: { type: "strings", default: [], doc: "alias of nodes (the Rust relay's name); both lists are dialed" },
     token: { type: "path", doc: "JWT file presented to peers" },
     node: { type: "string", doc: "this relay's own URL" },
     linger: { type: "duration", default: "5s", doc: "keep a dead peer's broadcasts announced this long" },
+    tls_root: { type: "path", doc: "CA bundle that peer certificates must chain to (default: system roots plus NODE_EXTRA_CA_CERTS)" },
+    insecure: { type: "bool", default: false, doc: "dial peers without verifying their certificates (warns at every dial; never in production)" },
   },
   log: {
     level: { type: { enum: LOG_LEVELS }, default: "info", doc: "log level" },

@@ -3,6 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Config } from "./types.js";
+import { parsePeer, PeerUrlError, readClusterToken } from "./cluster.js";
 import { ConfigError, suggest, type Where } from "./errors.js";
 import { isUrl } from "./convert.js";
 import { VERSIONS } from "./schema.js";
@@ -17,13 +18,12 @@ function mustBeFile(where: Where, p: string | undefined, what: string): void {
 }
 
 function peerUrl(where: Where, u: string): void {
-  let url: URL;
   try {
-    url = new URL(u);
-  } catch {
-    throw new ConfigError(`${JSON.stringify(u)} is not a URL (expected https://host[:port])`, where);
+    parsePeer(u);
+  } catch (err) {
+    if (err instanceof PeerUrlError) throw new ConfigError(err.message, where);
+    throw err;
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(`${JSON.stringify(u)}: expected an https:// URL`, where);
 }
 
 function isLoopback(host: string): boolean {
@@ -86,10 +86,23 @@ export function validate(c: Config, where: Locate, file: string | undefined): st
 
   const cl = c.cluster;
   mustBeFile(where("cluster.token"), cl.token, "token file");
+  mustBeFile(where("cluster.tls_root"), cl.tls_root, "CA bundle");
   if (cl.node !== undefined) peerUrl(where("cluster.node"), cl.node);
   for (const n of cl.nodes) peerUrl(where("cluster.nodes"), n);
-  if (cl.nodes.length > 0 && cl.token === undefined && !/[?&]jwt=/.test(cl.nodes.join(" "))) {
-    warnings.push("cluster.nodes is set without cluster.token: peers will only accept this relay if they allow anonymous access");
+  for (const n of cl.connect) peerUrl(where("cluster.connect"), n);
+  const listed = [...cl.nodes, ...cl.connect];
+  if (listed.length > 0) {
+    if (cl.node === undefined) throw new ConfigError("node is missing: set this relay's own URL (it is skipped in nodes, so every relay can share one list)", where("cluster.node", "cluster.nodes"));
+    if (cl.token !== undefined) {
+      try {
+        readClusterToken(cl.token);
+      } catch (err) {
+        throw new ConfigError((err as Error).message, where("cluster.token"));
+      }
+    } else if (!/[?&]jwt=/.test(listed.join(" "))) {
+      warnings.push("cluster.nodes is set without cluster.token: peers will only accept this relay if they allow anonymous access");
+    }
+    if (cl.insecure) warnings.push("cluster.insecure = true: peer certificates are not verified");
   }
   return warnings;
 }

@@ -23,7 +23,8 @@ test("the seed format loads with every other key at its production default", () 
   write(d, "fullchain.pem", "x");
   write(d, "privkey.pem", "x");
   write(d, "root.jwk", "{}");
-  write(d, "cluster.jwt", "x");
+  // Only the claims are read here (the peers verify the signature).
+  write(d, "cluster.jwt", `e30.${Buffer.from(JSON.stringify({ root: "", put: [""], get: [""], cluster: true })).toString("base64url")}.sig`);
   const file = write(
     d,
     "relay.toml",
@@ -105,6 +106,7 @@ test("environment variables cover nested keys, lists, booleans and inline tables
     env: {
       MOQ_SERVER_QUIC_IDLE_TIMEOUT: "10s",
       MOQ_CLUSTER_NODES: "https://a.example.com, https://b.example.com",
+      MOQ_CLUSTER_NODE: "https://c.example.com",
       MOQ_CACHE_MAX_BYTES: "512MiB",
       MOQ_SERVER_TCP: "false",
       MOQ_LIMITS_MAX_SESSIONS: "7",
@@ -135,6 +137,7 @@ test("named flags, repeated --set and key paths all reach their keys; list flags
       "log-level": "warn",
       "tls-generate": ["relay.local", "10.0.0.1"],
       "cluster-nodes": "https://a.example.com,https://b.example.com",
+      "cluster-node": "https://a.example.com",
       set: ["limits.max_sessions=5", "server.quic.keep_alive=1s", "limits.max_sessions=6"],
       "http.drain_timeout": "200ms",
     },
