@@ -32,7 +32,7 @@ function codeOf(e: unknown): number {
 }
 
 class WtSend implements SendStream {
-  priority = 0;
+  private order = 0;
   onDrain: (() => void) | null = null;
   onStop: ((code: number) => void) | null = null;
   writableLength = 0;
@@ -41,11 +41,21 @@ class WtSend implements SendStream {
 
   constructor(
     readonly id: number,
-    stream: WritableStream<Uint8Array>,
+    private readonly stream: WritableStream<Uint8Array>,
     private readonly reason: ResetReason,
   ) {
     this.writer = stream.getWriter();
     this.writer.closed.catch((e: unknown) => this.stopped(codeOf(e)));
+  }
+
+  get priority(): number {
+    return this.order;
+  }
+
+  /** W3C sendOrder: higher is sent first, the opposite of our rank (lower first). */
+  set priority(p: number) {
+    this.order = p;
+    (this.stream as { sendOrder?: number }).sendOrder = -p;
   }
 
   write(chunk: Uint8Array): boolean {
