@@ -32,7 +32,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** MoQ versions (ALPN identifiers) this relay speaks, most preferred first. */
-export const VERSIONS = ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql", "moqt-20", "moqt-19", "moqt-18", "moqt-17"] as const;
+export const VERSIONS = ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql", "moqt-20", "moqt-19", "moqt-18", "moqt-17", "moqt-16", "moqt-15", "moq-00"] as const;
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 

@@ -47,7 +47,7 @@ node  = "https://us-east.relay.example.com"
   assert.deepEqual(warnings, []);
   assert.equal(config.file, file);
   assert.deepEqual([config.server.host, config.server.port], ["::", 4443]);
-  assert.deepEqual(config.server.versions, ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql", "moqt-20", "moqt-19", "moqt-18", "moqt-17"]);
+  assert.deepEqual(config.server.versions, ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql", "moqt-20", "moqt-19", "moqt-18", "moqt-17", "moqt-16", "moqt-15", "moq-00"]);
   assert.deepEqual(config.auth.public, { publish: ["anon"], subscribe: ["anon"] });
   assert.equal(config.auth.key, join(d, "root.jwk"));
   assert.equal(config.cluster.token, join(d, "cluster.jwt"));

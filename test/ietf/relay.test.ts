@@ -18,6 +18,8 @@ const PAIRS: Record<string, string> = {
   "moqt-20": "qmux-01.moqt-20",
   "moqt-18": "qmux-01.moqt-18",
   "moqt-17": "qmux-02.moqt-17",
+  "moqt-16": "qmux-02.moqt-16",
+  "moqt-15": "qmux-02.moqt-15",
 };
 
 for (const [draft, pair] of Object.entries(PAIRS)) {
@@ -42,3 +44,43 @@ for (const [draft, pair] of Object.entries(PAIRS)) {
     sub.close();
   });
 }
+
+test("mixed: an IETF (moqt-18) publisher is watched by a moq-lite-05 viewer, byte-identical and in order", async () => {
+  const pub = await connect(relay.url("anon"), { protocol: "qmux-01.moqt-18" });
+  const sub = await connect(relay.url("anon"));
+  assert.equal(sub.version, "moq-lite-05");
+  const p = publish(pub, "mixed-ietf-pub", "video");
+  await waitAnnounced(sub, "mixed-ietf-pub");
+  const r = subscribe(sub, "mixed-ietf-pub", "video");
+  await new Promise((res) => setTimeout(res, 300));
+  p.group(frames(0, 10));
+  const first = await r.nextGroup();
+  assert.equal(first.sequence, 0);
+  assert.deepEqual(first.frames.map((f) => Buffer.from(f).toString()), frames(0, 10));
+  for (let g = 1; g < 5; g++) p.group(frames(g, 10));
+  const rest = await r.readGroups(4);
+  assert.deepEqual(rest.map((g) => g.sequence), [1, 2, 3, 4]);
+  for (const got of rest) assert.deepEqual(got.frames.map((f) => Buffer.from(f).toString()), frames(got.sequence, 10));
+  pub.close();
+  sub.close();
+});
+
+test("mixed: a moq-lite-05 publisher is watched by an IETF (moqt-20) viewer, byte-identical and in order", async () => {
+  const pub = await connect(relay.url("anon"));
+  assert.equal(pub.version, "moq-lite-05");
+  const sub = await connect(relay.url("anon"), { protocol: "qmux-01.moqt-20" });
+  const p = publish(pub, "mixed-lite-pub", "video");
+  await waitAnnounced(sub, "mixed-lite-pub");
+  const r = subscribe(sub, "mixed-lite-pub", "video");
+  await new Promise((res) => setTimeout(res, 300));
+  p.group(frames(0, 10));
+  const first = await r.nextGroup();
+  assert.equal(first.sequence, 0);
+  assert.deepEqual(first.frames.map((f) => Buffer.from(f).toString()), frames(0, 10));
+  for (let g = 1; g < 5; g++) p.group(frames(g, 10));
+  const rest = await r.readGroups(4);
+  assert.deepEqual(rest.map((g) => g.sequence), [1, 2, 3, 4]);
+  for (const got of rest) assert.deepEqual(got.frames.map((f) => Buffer.from(f).toString()), frames(got.sequence, 10));
+  pub.close();
+  sub.close();
+});

@@ -69,7 +69,7 @@ export class IetfUpstream implements Upstream {
     const s = ingest.s;
     this.timer = setTimeout(() => this.failed(new MoqError(Code.Timeout, `publisher did not answer SUBSCRIBE for ${track}`)), SUBSCRIBE_OK_TIMEOUT);
     this.timer.unref();
-    s.transport.openBidi().then(
+    s.openRequest(this.requestId).then(
       (stream) => this.opened(stream, prefs),
       () => this.failed(new MoqError(Code.Closed, "session closed")),
     );

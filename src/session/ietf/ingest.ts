@@ -55,7 +55,7 @@ export class IetfIngest {
     if (refusal !== undefined) {
       s.log.warn({ path: abs, reason: refusal }, "publish refused");
       const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
-      return s.reject(stream, code, refusal);
+      return s.reject(stream, msg.requestId, code, refusal);
     }
     const b = s.origin.announce(abs, new IetfSource(this, rel), []);
     this.byPath.set(rel, b);

@@ -41,6 +41,8 @@ export function readBody<T>(r: IetfReader, fn: (r: IetfReader) => T): T {
 export interface ControlMessage {
   type: number;
   body: IetfReader;
+  /** The whole message (type, length and body), as received. */
+  raw: Uint8Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -93,12 +95,13 @@ export class ControlFramer {
     if (len > this.maxMessage) throw new MoqError(Code.BoundsExceeded, `message of ${len} bytes exceeds the ${this.maxMessage}-byte limit`);
     if (r.remaining < len) return undefined;
     const body = new IetfReader(this.buf, this.draft, r.pos, r.pos + len);
+    const raw = this.buf.subarray(this.head, r.pos + len);
     this.head = r.pos + len;
     if (this.head === this.tail) {
       this.buf = EMPTY;
       this.head = this.tail = 0;
     }
-    return { type, body };
+    return { type, body, raw };
   }
 
   /** A `Length (u16) · Body` without a type (SETUP after its stream type), or undefined. */

@@ -10,14 +10,14 @@ import type { BidiStream } from "../../transport/session.js";
 import { coveredBy, join, overlaps, stripPrefix } from "../../util/path.js";
 import { Code, MoqError } from "../error.js";
 import { codeOf } from "../lite/session-io.js";
-import { AnnounceType, NamespaceDone, NamespaceEntry, type SubscribeNamespace } from "./announce.js";
+import { AnnounceType, NamespaceDone, NamespaceEntry, PublishNamespace, PublishNamespaceDone, RequestIdOnly, type SubscribeNamespace } from "./announce.js";
 import type { Filter } from "./filter.js";
 import { type ControlFramer, control } from "./message.js";
 import { RequestCode, RequestOk, RequestType } from "./request.js";
 import { IetfDownstream } from "./serve-objects.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
-import { hasFilterFields } from "./version.js";
+import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
 
 export class IetfServe {
   private readonly watches = new Set<Watch>();
@@ -44,9 +44,9 @@ export class IetfServe {
     const root = s.grant.root;
     if (!overlaps(req.prefix, s.grant.subscribe) && !coveredBy(req.prefix, s.grant.subscribe)) {
       s.log.info({ path: req.prefix, reason: "not-permitted" }, "SUBSCRIBE_NAMESPACE refused");
-      return s.reject(stream, RequestCode.Unauthorized, "not permitted");
+      return s.reject(stream, req.requestId, RequestCode.Unauthorized, "not permitted");
     }
-    if (this.watches.size >= s.limits.max_broadcasts_per_session) return s.reject(stream, RequestCode.InternalError, "too many namespace subscriptions", 1000);
+    if (this.watches.size >= s.limits.max_broadcasts_per_session) return s.reject(stream, req.requestId, RequestCode.InternalError, "too many namespace subscriptions", 1000);
     const abs = join(root, req.prefix);
     const filter = (b: Broadcast): boolean => {
       if (s.ingest.owns(b)) return false;
@@ -54,6 +54,7 @@ export class IetfServe {
       return rel !== undefined && this.canRead(rel);
     };
     const suffix = (b: Broadcast): string => stripPrefix(b.path, abs) ?? "";
+    if (!hasNamespaceEntries(v)) return this.legacyDiscovery(stream, req, abs, filter);
     const entry = (b: Broadcast): Uint8Array => control(v, AnnounceType.Namespace, (w) => new NamespaceEntry(suffix(b)).encode(w));
     const gone = (b: Broadcast): Uint8Array => control(v, AnnounceType.NamespaceDone, (w) => new NamespaceDone(suffix(b)).encode(w));
     const initial: Broadcast[] = [];
@@ -99,17 +100,70 @@ export class IetfServe {
     stream.send.onStop = () => stop();
   }
 
+  /**
+   * Drafts 14/15: discovery answers with our own PUBLISH_NAMESPACE requests (one per broadcast,
+   * its DONE when it ends) rather than entries on the request's stream.
+   */
+  private legacyDiscovery(stream: BidiStream, req: SubscribeNamespace, abs: string, filter: (b: Broadcast) => boolean): void {
+    const s = this.s;
+    const v = s.draft;
+    const root = s.grant.root;
+    const open = new Map<Broadcast, BidiStream | undefined>();
+    const advertise = (b: Broadcast): void => {
+      const rel = stripPrefix(b.path, root) ?? b.path;
+      const id = s.ingest.requestId();
+      open.set(b, undefined);
+      const done = control(v, AnnounceType.PublishNamespaceDone, (w) => new PublishNamespaceDone(id, rel).encode(w));
+      s.openRequest(id, done).then(
+        (out) => {
+          if (!open.has(b)) return void out.send.end();
+          open.set(b, out);
+          out.recv.onData = () => undefined; // REQUEST_OK / PUBLISH_NAMESPACE_OK (or an error): nothing to do
+          out.send.write(control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(id, rel).encode(w)));
+        },
+        (err: unknown) => s.log.debug({ path: b.path, err: String(err) }, "namespace not advertised"),
+      );
+    };
+    const withdraw = (b: Broadcast): void => {
+      if (!open.has(b)) return;
+      const out = open.get(b);
+      open.delete(b);
+      out?.send.end();
+    };
+    const watch = s.origin.watch(abs, { active: (b, restart) => (restart ? (withdraw(b), advertise(b)) : advertise(b)), ended: withdraw }, { filter });
+    this.watches.add(watch);
+    s.requests++;
+    stream.send.write(
+      v === Draft.D14 ? control(v, AnnounceType.SubscribeNamespaceOk, (w) => new RequestIdOnly(req.requestId).encode(w)) : control(v, RequestType.RequestOk, (w) => new RequestOk(req.requestId).encode(w)),
+    );
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      s.requests--;
+      watch.close();
+      this.watches.delete(watch);
+      for (const b of [...open.keys()]) withdraw(b);
+    };
+    stream.recv.onData = () => undefined;
+    stream.recv.onEnd = () => {
+      stop();
+      stream.send.end();
+    };
+    stream.recv.onReset = () => stop();
+  }
+
   // --- SUBSCRIBE -----------------------------------------------------------------------------
 
   subscribe(stream: BidiStream, msg: Subscribe, framer: ControlFramer): void {
     const s = this.s;
     if (this.subs.has(msg.requestId)) throw new MoqError(Code.Duplicate, `request id ${msg.requestId} reused`);
-    if (!msg.forward) return s.reject(stream, RequestCode.NotSupported, "forward=0 is not supported");
+    if (!msg.forward) return s.reject(stream, msg.requestId, RequestCode.NotSupported, "forward=0 is not supported");
     if (this.subs.size >= s.limits.max_subscriptions_per_session) {
       s.log.warn({ path: msg.namespace, limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
-      return s.reject(stream, RequestCode.InternalError, "too many subscriptions", 1000);
+      return s.reject(stream, msg.requestId, RequestCode.InternalError, "too many subscriptions", 1000);
     }
-    const track = this.resolve(stream, msg.namespace, msg.track);
+    const track = this.resolve(stream, msg.requestId, msg.namespace, msg.track);
     if (track === undefined) return;
     s.requests++;
     let released = false;
@@ -148,7 +202,7 @@ export class IetfServe {
         const prefs = viewerPrefs(msg.priority, msg.groupOrder, msg.filter, track);
         if (prefs === undefined) {
           release();
-          return s.reject(stream, RequestCode.InvalidRange, "the range lies entirely in the past");
+          return s.reject(stream, msg.requestId, RequestCode.InvalidRange, "the range lies entirely in the past");
         }
         const latest = track.latest;
         const largest = hasFilterFields(s.draft) && latest !== undefined ? { group: latest.sequence, object: Math.max(0, latest.payloads.length - 1) } : undefined;
@@ -168,22 +222,22 @@ export class IetfServe {
         if (cancelled || s.isClosed) return;
         s.log.debug({ path: msg.namespace, track: msg.track, err: String(err) }, "subscribe refused: no track info");
         const code = codeOf(err, Code.NotFound);
-        s.reject(stream, code === Code.Unauthorized ? RequestCode.Unauthorized : RequestCode.DoesNotExist, "track not found");
+        s.reject(stream, msg.requestId, code === Code.Unauthorized ? RequestCode.Unauthorized : RequestCode.DoesNotExist, "track not found");
       },
     );
   }
 
   /** The track a request names, or undefined after answering REQUEST_ERROR. */
-  private resolve(stream: BidiStream, namespace: string, name: string): Track | undefined {
+  private resolve(stream: BidiStream, requestId: number, namespace: string, name: string): Track | undefined {
     const s = this.s;
     if (!this.canRead(namespace)) {
       s.log.info({ path: namespace, reason: "not-permitted" }, "request refused: the grant does not cover this path");
-      s.reject(stream, RequestCode.Unauthorized, "not permitted");
+      s.reject(stream, requestId, RequestCode.Unauthorized, "not permitted");
       return undefined;
     }
     const b = s.origin.lookup(join(s.grant.root, namespace));
     if (b === undefined) {
-      s.reject(stream, RequestCode.DoesNotExist, "broadcast not found");
+      s.reject(stream, requestId, RequestCode.DoesNotExist, "broadcast not found");
       return undefined;
     }
     return b.track(name);

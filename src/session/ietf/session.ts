@@ -1,6 +1,7 @@
-// One IETF moq-transport session (drafts 17–20) on any transport. The ALPN / wt-protocol / QMux
-// subprotocol pins the draft; each side opens a uni stream with SETUP (0x2F00) that stays open
-// for GOAWAY, and every request travels on its own bidi stream. The relay maps the session onto
+// One IETF moq-transport session (drafts 14–20) on any transport. The ALPN / wt-protocol / QMux
+// subprotocol pins the draft ("moq-00": draft-14, chosen in CLIENT_SETUP). From draft-17 each side
+// opens a uni stream with SETUP (0x2F00) that stays open for GOAWAY, and every request travels on
+// its own bidi stream; drafts 14–16 share one control stream (ControlAdapter splits it). The relay maps the session onto
 // the same core as moq-lite: Serve answers the client's SUBSCRIBE_NAMESPACE / SUBSCRIBE, Ingest
 // takes its PUBLISH_NAMESPACEs and pulls tracks with SUBSCRIBE. Malformed input closes this
 // session only, with the draft's termination code.
@@ -18,11 +19,12 @@ import { ControlFramer, control } from "./message.js";
 import { Params, SetupKey } from "./params.js";
 import { Goaway, RequestCode, RequestError, RequestType } from "./request.js";
 import { IetfServe } from "./serve.js";
-import { Setup, SetupType } from "./setup.js";
+import { ClientSetup, ServerSetup, Setup, SetupType } from "./setup.js";
+import { ControlAdapter } from "./control.js";
 import { Subscribe, SubscribeType } from "./subscribe.js";
 import { FETCH_HEADER, isSubgroupType } from "./object.js";
-import { type Draft, draftFromAlpn, draftName, hasUniSetup, subscribeNamespaceType } from "./version.js";
-import { IetfWriter } from "./wire.js";
+import { type Draft, draftFromAlpn, draftName, hasControlStream, hasUniSetup, isDraft, subscribeNamespaceType } from "./version.js";
+import { IetfReader, IetfWriter } from "./wire.js";
 
 export type IetfContext = LiteContext;
 
@@ -40,6 +42,8 @@ export class IetfSession {
   grant: LiteGrant;
   readonly serve: IetfServe;
   readonly ingest: IetfIngest;
+  /** Drafts 14–16: the control stream, split into one virtual stream per request. */
+  private adapter: ControlAdapter | undefined;
   /** Our SETUP stream: stays open (closing it ends the session for @moq/net) and carries GOAWAY. */
   private setupOut: SendStream | undefined;
   private gotSetup = false;
@@ -82,8 +86,12 @@ export class IetfSession {
     t.onUni = (s) => this.acceptUni(s);
     t.onDatagram = () => undefined;
     this.armExpiry();
-    if (!hasUniSetup(v)) {
-      this.close(Code.Version, `${t.protocol || "no protocol"} is not served as IETF moq-transport here (drafts 17-20 are)`);
+    if (!isDraft(v)) {
+      this.close(Code.Version, `${t.protocol || "no protocol"} is not an IETF moq-transport draft`);
+    } else if (!hasUniSetup(v)) {
+      this.log.debug({ protocol: draftName(v) }, "moq-transport session started");
+      this.handshakeTimer = setTimeout(() => this.close(Code.Timeout, "no CLIENT_SETUP received"), this.limits.handshake_timeout);
+      this.handshakeTimer.unref();
     } else {
       this.log.debug({ protocol: draftName(v) }, "moq-transport session started");
       t.openUni().then(
@@ -109,8 +117,20 @@ export class IetfSession {
 
   /** Ask the client to move (drain): GOAWAY with the new session URI on our SETUP stream. */
   goaway(uri = ""): void {
-    if (this.closeInfo !== undefined || this.setupOut === undefined) return;
-    this.setupOut.write(control(this.draft, RequestType.Goaway, (w) => new Goaway(uri).encode(w)));
+    if (this.closeInfo !== undefined) return;
+    const msg = control(this.draft, RequestType.Goaway, (w) => new Goaway(uri).encode(w));
+    if (this.adapter !== undefined) this.adapter.write(msg);
+    else this.setupOut?.write(msg);
+  }
+
+  /** A stream for a request we send: a bidi stream from draft-17, a virtual one before. */
+  openRequest(requestId: number, farewell?: Uint8Array): Promise<BidiStream> {
+    if (this.adapter === undefined) return this.transport.openBidi();
+    try {
+      return Promise.resolve(this.adapter.open(requestId, farewell));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** A protocol error: close this session with the draft's code, and say why. */
@@ -125,6 +145,12 @@ export class IetfSession {
   /** Close with a relay (moq-lite) code, translated to the draft's termination code. */
   close(code: number, reason: string): void {
     this.closeRaw(code === 0 ? Termination.NoError : terminationCode(new MoqError(code, reason)), reason);
+  }
+
+  /** @internal close with a termination code of the draft's own. */
+  closeWith(code: number, reason: string): void {
+    this.log.warn({ code, reason }, "closing session");
+    this.closeRaw(code, reason);
   }
 
   private closeRaw(code: number, reason: string): void {
@@ -246,8 +272,52 @@ export class IetfSession {
     for (const fn of this.deferred.splice(0)) fn();
   }
 
-  private acceptBidi(stream: BidiStream): void {
+  /** Drafts 14–16: the first bidi stream carries CLIENT_SETUP and becomes the control stream. */
+  private controlStream(stream: BidiStream): void {
     const v = this.draft;
+    const framer = new ControlFramer(v, this.limits.max_message_size);
+    const onData = (chunk: Uint8Array): void => {
+      try {
+        framer.push(chunk);
+        const m = framer.next();
+        if (m === undefined) return;
+        if (m.type !== SetupType.Client) throw new MoqError(Code.ProtocolViolation, `expected CLIENT_SETUP, got 0x${m.type.toString(16)}`);
+        const setup = ClientSetup.decode(m.body);
+        if (!setup.versions.includes(v)) {
+          this.closeWith(Termination.VersionNegotiationFailed, `CLIENT_SETUP does not offer ${draftName(v)}`);
+          return;
+        }
+        clearTimeout(this.handshakeTimer);
+        this.gotSetup = true;
+        const window = Math.min(this.limits.max_subscriptions_per_session, 1024);
+        const adapter = new ControlAdapter(this, stream, setup.params.vars.get(SetupKey.MaxRequestId) ?? 0, window);
+        this.adapter = adapter;
+        const p = new Params().setVarint(SetupKey.MaxRequestId, adapter.grantedMax).setBytes(SetupKey.Implementation, new TextEncoder().encode("moq-relay-ts"));
+        stream.send.write(control(v, SetupType.Server, (w) => new ServerSetup(v, p).encode(w)));
+        adapter.follow(framer);
+        this.authorizeSetup(setup.params).then(
+          () => this.setReady(),
+          (err: unknown) => {
+            this.log.info({ err: err instanceof Error ? err.message : String(err) }, "session unauthorized");
+            this.close(Code.Unauthorized, "unauthorized");
+          },
+        );
+      } catch (err) {
+        this.fail(err);
+      }
+    };
+    stream.recv.onData = onData;
+    stream.recv.onEnd = () => this.close(Code.ProtocolViolation, "the control stream ended before CLIENT_SETUP");
+    stream.recv.onReset = () => this.close(Code.ProtocolViolation, "the control stream was reset");
+  }
+
+  /** @internal a request stream: a real bidi stream, or a virtual one from the control stream. */
+  acceptBidi(stream: BidiStream): void {
+    const v = this.draft;
+    if (hasControlStream(v) && this.adapter === undefined) {
+      if (this.gotSetup) return void refuse(stream, Code.ProtocolViolation);
+      return this.controlStream(stream);
+    }
     const framer = new ControlFramer(v, this.limits.max_message_size);
     let handed = false;
     let early: { end: boolean; reset?: number } | undefined;
@@ -263,10 +333,12 @@ export class IetfSession {
     const step = (): void => {
       const m = framer.next();
       if (m === undefined) return;
+      const id = peekRequestId(m.body);
+      if (this.adapter !== undefined && !this.adapter.owns(stream) && !this.adapter.nativeRequest(id)) return void (handed = true);
       if (this.requests >= this.limits.max_subscriptions_per_session) {
         handed = true;
         this.log.warn({ limit: this.limits.max_subscriptions_per_session }, "request refused: too many on this session");
-        return this.reject(stream, RequestCode.InternalError, "too many requests", 1000);
+        return this.reject(stream, id, RequestCode.InternalError, "too many requests", 1000);
       }
       switch (m.type) {
         case SubscribeType.Subscribe: {
@@ -285,7 +357,7 @@ export class IetfSession {
         case PUBLISH:
         case FETCH:
           handed = true;
-          return this.reject(stream, RequestCode.NotSupported, "not supported by this relay");
+          return this.reject(stream, id, RequestCode.NotSupported, "not supported by this relay");
         default:
           throw new MoqError(Code.ProtocolViolation, `unexpected request type 0x${m.type.toString(16)}`);
       }
@@ -316,8 +388,8 @@ export class IetfSession {
   }
 
   /** Answer a request with REQUEST_ERROR and finish the stream. */
-  reject(stream: BidiStream, code: number, reason: string, retryMs = 0): void {
-    stream.send.write(control(this.draft, RequestType.RequestError, (w) => new RequestError(0, code, reason, retryMs).encode(w)));
+  reject(stream: BidiStream, requestId: number, code: number, reason: string, retryMs = 0): void {
+    stream.send.write(control(this.draft, RequestType.RequestError, (w) => new RequestError(requestId, code, reason, retryMs).encode(w)));
     stream.send.end();
     stream.recv.onData = () => undefined;
     stream.recv.onEnd = null;
@@ -345,7 +417,18 @@ export class IetfSession {
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.expiryTimer);
     this.deferred = [];
+    this.adapter?.close();
     this.serve.close();
     this.ingest.close();
+  }
+}
+
+/** Every request message starts with its Request ID. */
+function peekRequestId(body: IetfReader): number {
+  const r = new IetfReader(body.buf, body.draft, body.pos, body.end);
+  try {
+    return r.varint();
+  } catch {
+    throw new MoqError(Code.ProtocolViolation, "a request without its Request ID");
   }
 }
