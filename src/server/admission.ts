@@ -3,22 +3,9 @@
 // a slot is taken in the same synchronous step that checks it, so concurrent connects cannot
 // overshoot a limit while an await is pending between the check and the count.
 import type { LimitsConfig } from "../config/types.js";
+import { addressKey } from "../util/address.js";
 
-/**
- * The address part of a transport's "host:port" ("[v6]:port" or unbracketed "v6:port"; every
- * transport appends the port), with IPv4-mapped IPv6 folded to plain IPv4.
- */
-export function addressKey(remote: string): string {
-  let host: string;
-  if (remote.startsWith("[")) host = remote.slice(1, Math.max(1, remote.indexOf("]")));
-  else {
-    const colon = remote.lastIndexOf(":");
-    host = colon > 0 ? remote.slice(0, colon) : remote;
-  }
-  host = host.toLowerCase();
-  if (host.startsWith("::ffff:") && host.includes(".")) host = host.slice(7);
-  return host;
-}
+export { addressKey };
 
 /** A taken slot: release it exactly once when the session (or the attempt) ends. */
 export interface Slot {

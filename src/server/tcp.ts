@@ -36,6 +36,11 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
     certs: ctx.certs,
     log,
     maxConnections: config.limits.max_sessions > 0 ? config.limits.max_sessions + 1024 : 0,
+    headTimeout: config.limits.head_timeout,
+    upgradeTimeout: config.limits.handshake_timeout,
+    maxHandshakes: config.limits.max_handshakes,
+    maxHandshakesPerAddress: config.limits.max_handshakes_per_ip,
+    maxHeaderSize: config.limits.max_header_size,
   });
   tcp.http.on("request", (req, res) => router.handle(req, res));
 

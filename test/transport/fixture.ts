@@ -11,7 +11,7 @@ import { WebSocket } from "ws";
 import { registerCertificateRoute } from "../../src/http/certificate.js";
 import { Router } from "../../src/http/router.js";
 import type { BidiStream, RecvStream, Session } from "../../src/transport/session.js";
-import { TcpListener } from "../../src/transport/tcp.js";
+import { TcpListener, type TcpOptions } from "../../src/transport/tcp.js";
 import { CertStore } from "../../src/transport/tls/cert.js";
 import { WebSocketAcceptor, type UpgradeInfo } from "../../src/transport/websocket/server.js";
 import type { WebSocketSession } from "../../src/transport/websocket/session.js";
@@ -51,16 +51,20 @@ export interface FixtureOptions {
   pingInterval?: number;
   certs?: CertStore;
   firstByteTimeout?: number;
+  /** TcpListener limits (see TcpOptions). */
+  tcp?: Partial<Pick<TcpOptions, "headTimeout" | "upgradeTimeout" | "maxHandshakes" | "maxHandshakesPerAddress" | "maxConnections">>;
   /** Default 127.0.0.1. */
   host?: string;
 }
 
 /** Paths the authorize hook refuses, with the status it answers. */
 const REFUSED: Record<string, number> = { "/denied": 401, "/forbidden": 403 };
+/** A path whose authorisation never answers (a stuck auth backend), for upgrade deadlines. */
+const STUCK = "/stuck";
 
 export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
   const certs = opts.certs ?? (await CertStore.create({ generate: ["localhost", "127.0.0.1"], fingerprints: [] }, log));
-  const tcp = await TcpListener.listen({ host: opts.host ?? "127.0.0.1", port: 0, certs, log, maxConnections: 100, firstByteTimeout: opts.firstByteTimeout });
+  const tcp = await TcpListener.listen({ host: opts.host ?? "127.0.0.1", port: 0, certs, log, maxConnections: 100, firstByteTimeout: opts.firstByteTimeout, ...opts.tcp });
   const router = new Router({ cors: "*", log });
   registerCertificateRoute(router, certs);
   tcp.http.on("request", router.handle);
@@ -76,6 +80,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     maxStreams: 100,
     authorize: async (info) => {
       asked.push(info);
+      if (info.url.pathname === STUCK) return new Promise(() => undefined);
       const status = REFUSED[info.url.pathname];
       return status === undefined ? { ok: true, value: info.url.pathname } : { ok: false, status, reason: "not for you" };
     },

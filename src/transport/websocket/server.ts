@@ -11,6 +11,7 @@ import "../../util/node20.js";
 import QmuxSession from "@moq/qmux";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Session } from "../session.js";
+import { handshakeDone } from "../tcp.js";
 import type { Logger } from "../../util/log.js";
 import { KeepAlive } from "./keepalive.js";
 import { WebSocketSession, type QmuxLike } from "./session.js";
@@ -112,6 +113,7 @@ export class WebSocketAcceptor<T> {
     if (choice.subprotocol !== undefined) this.chosen.set(req, choice.subprotocol);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off("error", onError);
+      handshakeDone(socket);
       this.start(ws, { url, remote, subprotocol: choice.subprotocol ?? "", protocol: choice.protocol }, decision.value);
     });
   }
