@@ -14,6 +14,7 @@ import { SessionRegistry } from "./server/sessions.js";
 import { drain, type Part } from "./server/shutdown.js";
 import { ServerCounters } from "./server/counters.js";
 import { Ops } from "./ops/index.js";
+import { reloadConfig, type ReloadResult } from "./server/reload.js";
 import { startOpsListener, type OpsListener } from "./ops/listener.js";
 import { startTcp, type TcpSide } from "./server/tcp.js";
 import { startUdp, type UdpSide } from "./server/udp.js";
@@ -26,6 +27,8 @@ export interface RelayHandle {
   readonly origin: Origin;
   readonly certs: CertStore;
   readonly context: RelayContext;
+  /** Apply a freshly loaded config (SIGHUP): live keys now, the rest logged as needing a restart. */
+  reload(next: Config): Promise<ReloadResult>;
   /** Stop accepting, tell sessions to go away, wait up to http.drain_timeout, release sockets. */
   close(): Promise<void>;
 }
@@ -92,6 +95,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     origin,
     certs,
     context: ctx,
+    reload: (next) => reloadConfig(ctx, next),
     async close(): Promise<void> {
       await drain(ctx, parts);
       origin.close();

@@ -5,6 +5,8 @@ import yargs from "yargs";
 import { ConfigError } from "../config/errors.js";
 import { loadConfig, NAMED_FLAGS, type FlagValue, type LoadResult } from "../config/load.js";
 import { redact } from "../config/redact.js";
+import { reloadTable } from "../config/diff.js";
+import { FileProblem, preflight } from "./preflight.js";
 import type { Config } from "../config/types.js";
 import type { RelayHandle } from "../server.js";
 import { createLogger, type Logger } from "../util/log.js";
@@ -140,11 +142,24 @@ export async function main(argv: string[]): Promise<void> {
   }
   const { config, dev, devKeys, warnings } = loaded;
 
+  // Every file the relay will read, read now: one line naming the file, exit 2.
+  let notes: string[];
+  try {
+    notes = await preflight(config);
+  } catch (e) {
+    if (e instanceof FileProblem) fail(e.message, 2);
+    throw e;
+  }
+  const everything = opensEverything(config);
+
   if (args.check) {
     // `moq-relay --check | head` closes the pipe early; that is not an error worth a stack trace.
     process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
-    for (const w of warnings) process.stderr.write(`moq-relay: warning: ${w}\n`);
+    for (const w of [...warnings, ...notes, ...(everything === undefined ? [] : [everything])]) process.stderr.write(`moq-relay: warning: ${w}\n`);
     process.stdout.write(`${args.file ?? "built-in development config"}: configuration OK\n`);
+    const table = reloadTable();
+    process.stdout.write(`reload (SIGHUP) applies: ${table.live.join(", ")}\n`);
+    process.stdout.write(`reload (SIGHUP) ignores until a restart: ${table.restart.join(", ")}\n`);
     process.stdout.write(`${JSON.stringify(redact(config), null, 2)}\n`);
     return;
   }
@@ -152,8 +167,9 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger(config.log);
   installLastResort(log);
   if (config.file !== undefined) log.info({ file: config.file }, "configuration loaded");
-  for (const w of warnings) log.warn(w);
+  for (const w of [...warnings, ...notes]) log.warn(w);
   if (dev) warnDev(log, config, devKeys);
+  if (everything !== undefined) log.warn({ public: config.auth.public }, everything);
 
   let handle: RelayHandle;
   try {
@@ -161,8 +177,61 @@ export async function main(argv: string[]): Promise<void> {
     const { startRelay } = await import("../server.js");
     handle = await startRelay(config, log);
   } catch (err) {
-    log.fatal({ err }, "relay failed to start");
-    process.exit(1);
+    // One line naming the cause (port in use, permission denied), never a stack trace.
+    fail(startFailure(err, config), 1);
   }
   runUntilSignal(handle, log, config.http.drain_timeout);
+  reloadOnHangup(handle, log, args);
+}
+
+/** The warning for `public = ""` (or "/"): anyone may publish and subscribe anywhere. */
+function opensEverything(config: Config): string | undefined {
+  const { publish, subscribe } = config.auth.public;
+  const sides = [publish.includes("") ? "publish" : "", subscribe.includes("") ? "subscribe" : ""].filter((s) => s !== "");
+  if (sides.length === 0) return undefined;
+  return `auth.public opens every path: anyone may ${sides.join(" and ")} anything without a token`;
+}
+
+/** A start-up failure as one line: what failed, on what, and the errno name. */
+export function startFailure(err: unknown, config: Config): string {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = e.address !== undefined ? `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.port ?? ""}` : config.server.bind;
+  switch (e.code) {
+    case "EADDRINUSE":
+      return `cannot listen on ${where}: address already in use (EADDRINUSE); another process holds the port`;
+    case "EADDRNOTAVAIL":
+      return `cannot listen on ${where}: no such local address (EADDRNOTAVAIL)`;
+    case "EACCES":
+    case "EPERM":
+      if (e.syscall === "listen" || e.syscall === "bind") return `cannot listen on ${where}: permission denied (${e.code}); ports below 1024 need CAP_NET_BIND_SERVICE`;
+      return `cannot read ${e.path ?? "a file"}: permission denied (${e.code})`;
+    case "ENOENT":
+      return `${e.path ?? "a file"}: no such file (ENOENT)`;
+    default:
+      return `relay failed to start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`;
+  }
+}
+
+/** SIGHUP: load the same file with the same flags and environment, check its files, apply it. */
+function reloadOnHangup(handle: RelayHandle, log: Logger, args: Args): void {
+  let queue = Promise.resolve();
+  process.on("SIGHUP", () => {
+    queue = queue.then(async () => {
+      log.info({ file: args.file }, "SIGHUP: reloading the configuration");
+      let next: Config;
+      try {
+        next = loadConfig({ file: args.file, flags: args.flags, env: process.env }).config;
+        await preflight(next);
+      } catch (e) {
+        if (e instanceof ConfigError || e instanceof FileProblem) {
+          log.error({ problem: e.message }, "reload refused: the running configuration stays");
+          return;
+        }
+        throw e;
+      }
+      await handle.reload(next);
+      const everything = opensEverything(next);
+      if (everything !== undefined) log.warn({ public: next.auth.public }, everything);
+    }).catch((err: unknown) => log.error({ err }, "reload failed; the running configuration stays"));
+  });
 }

@@ -23,6 +23,8 @@ export interface KeySpec {
   default?: unknown;
   /** Smallest accepted value for int/size/duration keys, in bytes/ms/units. */
   min?: number;
+  /** A reload (SIGHUP) applies a change of this key to the running relay; others need a restart. */
+  live?: true;
   doc: string;
 }
 
@@ -55,19 +57,19 @@ export const SCHEMA = {
     retry: { type: { enum: ["auto", "never", "always"] }, default: "auto", doc: "stateless Retry (address validation) before a handshake: auto = once handshakes pile up" },
   },
   tls: {
-    cert: { type: "path", doc: "PEM certificate chain" },
-    key: { type: "path", doc: "PEM private key" },
+    cert: { type: "path", live: true, doc: "PEM certificate chain" },
+    key: { type: "path", live: true, doc: "PEM private key" },
     generate: { type: "strings", doc: "host names for a self-signed development certificate (ECDSA P-256, 14 days, renewed)" },
     root: { type: "path", doc: "CA bundle trusted when dialing cluster peers" },
     fingerprints: { type: "strings", default: [], doc: "SHA-256 (hex) of peer certificates to accept when dialing" },
   },
   auth: {
-    public: { type: "public", default: { publish: [], subscribe: [] }, doc: "anonymous access: a prefix, a list, or { publish = [...], subscribe = [...] }" },
-    key: { type: "path", doc: "JWK file that verifies tokens" },
-    keys: { type: "paths", default: [], doc: "several JWK files, chosen by the token's kid" },
-    jwks: { type: "path-or-url", doc: "a JWKS document (file or https URL)" },
+    public: { type: "public", default: { publish: [], subscribe: [] }, live: true, doc: "anonymous access: a prefix, a list, or { publish = [...], subscribe = [...] }" },
+    key: { type: "path", live: true, doc: "JWK file that verifies tokens" },
+    keys: { type: "paths", default: [], live: true, doc: "several JWK files, chosen by the token's kid" },
+    jwks: { type: "path-or-url", live: true, doc: "a JWKS document (file or https URL)" },
     refresh: { type: "duration", default: "1m", doc: "how often key files and JWKS are re-read (0 = never)" },
-    clock_skew: { type: "duration", default: "60s", doc: "tolerance for token nbf and iat in the future (clocks differ)" },
+    clock_skew: { type: "duration", default: "60s", live: true, doc: "tolerance for token nbf and iat in the future (clocks differ)" },
   },
   cluster: {
     nodes: { type: "strings", default: [], doc: "peer relay URLs (this relay's own node is skipped); ?cost=N sets the link cost, ?fingerprint=sha256:<hex> pins its certificate" },
@@ -79,39 +81,39 @@ export const SCHEMA = {
     insecure: { type: "bool", default: false, doc: "dial peers without verifying their certificates (warns at every dial; never in production)" },
   },
   log: {
-    level: { type: { enum: LOG_LEVELS }, default: "info", doc: "log level" },
+    level: { type: { enum: LOG_LEVELS }, default: "info", live: true, doc: "log level" },
     format: { type: { enum: ["auto", "json", "pretty"] }, default: "auto", doc: "auto = pretty on a terminal, JSON otherwise" },
   },
   cache: {
-    max_bytes: { type: "size", default: "25%", min: 1 * MiB, doc: "byte budget for cached groups across all tracks (bytes, \"512MiB\" or \"25%\" of RAM)" },
+    max_bytes: { type: "size", default: "25%", min: 1 * MiB, live: true, doc: "byte budget for cached groups across all tracks (bytes, \"512MiB\" or \"25%\" of RAM)" },
     max_age: { type: "duration", default: "30s", doc: "ceiling on how long an older group is kept" },
     linger: { type: "duration", default: "5s", doc: "keep an upstream subscription warm after its last viewer leaves" },
   },
   limits: {
-    max_sessions: { type: "int", default: 10_000, doc: "concurrent sessions (0 = unlimited)" },
-    max_sessions_per_ip: { type: "int", default: 0, doc: "concurrent sessions from one address (0 = unlimited)" },
-    max_message_size: { type: "size", default: "64KiB", min: 1 * KiB, doc: "largest moq-lite control message" },
-    max_frame_size: { type: "size", default: "16MiB", min: 1 * KiB, doc: "largest frame payload" },
-    max_broadcasts_per_session: { type: "int", default: 1_000, min: 1, doc: "broadcasts one session may publish" },
-    max_subscriptions_per_session: { type: "int", default: 10_000, min: 1, doc: "subscriptions one session may hold" },
-    handshake_timeout: { type: "duration", default: "10s", min: 100, doc: "time from connect to MoQ setup" },
+    max_sessions: { type: "int", default: 10_000, live: true, doc: "concurrent sessions (0 = unlimited)" },
+    max_sessions_per_ip: { type: "int", default: 0, live: true, doc: "concurrent sessions from one address (0 = unlimited)" },
+    max_message_size: { type: "size", default: "64KiB", min: 1 * KiB, live: true, doc: "largest moq-lite control message" },
+    max_frame_size: { type: "size", default: "16MiB", min: 1 * KiB, live: true, doc: "largest frame payload" },
+    max_broadcasts_per_session: { type: "int", default: 1_000, min: 1, live: true, doc: "broadcasts one session may publish" },
+    max_subscriptions_per_session: { type: "int", default: 10_000, min: 1, live: true, doc: "subscriptions one session may hold" },
+    handshake_timeout: { type: "duration", default: "10s", min: 100, live: true, doc: "time from connect to MoQ setup" },
     head_timeout: { type: "duration", default: "5s", min: 100, doc: "deadline for each TCP step before a request: first byte, TLS handshake, HTTP request head" },
     max_handshakes: { type: "int", default: 1024, min: 1, doc: "connections in a handshake at once, per transport (TCP before its request, QUIC before established)" },
     max_handshakes_per_ip: { type: "int", default: 32, min: 1, doc: "connections in a handshake from one address" },
     max_header_size: { type: "size", default: "16KiB", min: 1 * KiB, doc: "largest HTTP request head (HTTP/1.1 and HTTP/3 field sections)" },
     max_capsule_size: { type: "size", default: "64KiB", min: 1 * KiB, doc: "largest HTTP/3 capsule on a WebTransport CONNECT stream" },
     subscriber_queue_groups: { type: "int", default: 4, min: 1, doc: "groups in flight per viewer before it skips to the newest" },
-    max_fetches_per_session: { type: "int", default: 32, min: 1, doc: "concurrent FETCH requests one session may have open" },
-    fetch_timeout: { type: "duration", default: "8s", min: 100, doc: "how long a FETCH may wait for its group before it is reset" },
-    max_pending_requests: { type: "int", default: 64, min: 1, doc: "requests a session may open before its SETUP scoped it" },
+    max_fetches_per_session: { type: "int", default: 32, min: 1, live: true, doc: "concurrent FETCH requests one session may have open" },
+    fetch_timeout: { type: "duration", default: "8s", min: 100, live: true, doc: "how long a FETCH may wait for its group before it is reset" },
+    max_pending_requests: { type: "int", default: 64, min: 1, live: true, doc: "requests a session may open before its SETUP scoped it" },
   },
   http: {
     cors: { type: "string", default: "*", doc: "Access-Control-Allow-Origin for relay routes" },
     websocket: { type: "bool", default: true, doc: "accept QMux over WebSocket on the TCP port" },
     ping_interval: { type: "duration", default: "5s", doc: "WebSocket keep-alive ping interval" },
-    fetch_timeout: { type: "duration", default: "30s", min: 1, doc: "how long /fetch waits for a broadcast or group" },
+    fetch_timeout: { type: "duration", default: "30s", min: 1, live: true, doc: "how long /fetch waits for a broadcast or group" },
     ops_bind: { type: "bind", doc: "separate listener for /health, /ready and /metrics (unset = the main TCP port)" },
-    drain_timeout: { type: "duration", default: "30s", doc: "on SIGTERM, how long sessions get to finish" },
+    drain_timeout: { type: "duration", default: "30s", live: true, doc: "on SIGTERM, how long sessions get to finish" },
   },
 } as const satisfies Record<string, Section>;
 
@@ -130,6 +132,11 @@ export function specOf(path: string): KeySpec | undefined {
   const section = sectionOf(path.slice(0, i));
   const key = path.slice(i + 1);
   return section !== undefined && Object.hasOwn(section, key) ? section[key] : undefined;
+}
+
+/** Whether a reload (SIGHUP) applies a change of this key without a restart. */
+export function isLive(path: string): boolean {
+  return specOf(path)?.live === true;
 }
 
 /** Every key path, in documentation order. */

@@ -25,7 +25,18 @@ export class GroupCache {
    */
   private stuck = false;
 
-  constructor(readonly budget: number) {}
+  constructor(private budgetBytes: number) {}
+
+  get budget(): number {
+    return this.budgetBytes;
+  }
+
+  /** A new budget (config reload): shrinking evicts down to it at once. */
+  setBudget(bytes: number): void {
+    this.budgetBytes = bytes;
+    this.stuck = false;
+    if (this.total > this.budgetBytes) this.shrink();
+  }
 
   added(entry: Evictable): void {
     this.queue.push(entry);
