@@ -8,6 +8,7 @@ import { LiteSession } from "../session/lite/session.js";
 import type { Session } from "../transport/session.js";
 import { detach } from "../util/async.js";
 import type { RelayContext } from "./context.js";
+import { MeteredSession } from "./metered.js";
 
 type AcceptContext = Pick<RelayContext, "config" | "log" | "origin" | "admission" | "sessions" | "hop" | "counters">;
 
@@ -28,11 +29,14 @@ export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
     ctx.counters.sessionOpened(session.transport, protocol);
     // The negotiated protocol picks the wire: IETF moq-transport drafts, else moq-lite.
     const sctx = { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize: viaSetup };
-    const s = isIetfAlpn(session.protocol) ? new IetfSession(session, sctx) : new LiteSession(session, sctx);
+    // Counted for the close line's bytes_in/bytes_out.
+    const metered = new MeteredSession(session);
+    const s = isIetfAlpn(session.protocol) ? new IetfSession(metered, sctx) : new LiteSession(metered, sctx);
     detach(
       ctx.sessions.run(id, s, slot.release).then((info) => {
         ctx.counters.sessionClosed(session.transport, protocol, info.code);
-        slog.info({ root: grant.root, duration_ms: Date.now() - started, code: info.code, reason: info.reason }, "session closed");
+        const { in: bytesIn, out: bytesOut } = metered.bytes;
+        slog.info({ root: grant.root, duration_ms: Date.now() - started, bytes_in: bytesIn, bytes_out: bytesOut, code: info.code, reason: info.reason }, "session closed");
       }),
       (err) => slog.error({ err }, "session bookkeeping failed"),
     );

@@ -93,7 +93,7 @@ export class IetfSession {
       this.handshakeTimer = setTimeout(() => this.close(Code.Timeout, "no CLIENT_SETUP received"), this.limits.handshake_timeout);
       this.handshakeTimer.unref();
     } else {
-      this.log.debug({ protocol: draftName(v) }, "moq-transport session started");
+      this.log.debug({ version: draftName(v) }, "moq-transport session started");
       t.openUni().then(
         (s) => {
           this.setupOut = s;

@@ -153,7 +153,7 @@ export class LiteSession {
   /** The version is known. */
   private started(): void {
     const v = this.version;
-    this.log.debug({ protocol: versionName(v) }, "moq-lite session started");
+    this.log.debug({ version: versionName(v) }, "moq-lite session started");
     if (!hasSetupStream(v)) {
       this.setReady();
       this.startIngest();
