@@ -10,7 +10,8 @@ import { coveredBy, isValid, join } from "../../util/path.js";
 import { Code } from "../error.js";
 import { guardRecv } from "../lite/session-io.js";
 import type { PublishNamespace } from "./announce.js";
-import { AnnounceType } from "./announce.js";
+import { AnnounceType, RequestIdOnly } from "./announce.js";
+import { Draft } from "./version.js";
 import { IetfSource, type IetfUpstream } from "./ingest-source.js";
 import { type ControlFramer, control } from "./message.js";
 import { ObjectParser } from "./object.js";
@@ -60,7 +61,12 @@ export class IetfIngest {
     const b = s.origin.announce(abs, new IetfSource(this, rel), []);
     this.byPath.set(rel, b);
     s.log.info({ path: abs }, "broadcast announced");
-    stream.send.write(control(s.draft, RequestType.RequestOk, (w) => new RequestOk(msg.requestId).encode(w)));
+    // Draft-14's PUBLISH_NAMESPACE_OK is the Request ID alone; 15+ answer with REQUEST_OK.
+    stream.send.write(
+      s.draft === Draft.D14
+        ? control(s.draft, AnnounceType.PublishNamespaceOk, (w) => new RequestIdOnly(msg.requestId).encode(w))
+        : control(s.draft, RequestType.RequestOk, (w) => new RequestOk(msg.requestId).encode(w)),
+    );
     const end = (): void => {
       if (this.byPath.get(rel) !== b) return;
       this.byPath.delete(rel);
