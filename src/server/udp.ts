@@ -9,6 +9,7 @@ import { loadNative } from "../transport/quic/native.js";
 import { isIetfAlpn } from "../session/ietf/version.js";
 import type { Session } from "../transport/session.js";
 import { detach } from "../util/async.js";
+import { withBearer } from "../util/bearer.js";
 import type { RelayContext } from "./context.js";
 
 export interface UdpSide {
@@ -76,7 +77,7 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
       maxSessions: 16,
       maxFrame: config.limits.max_message_size * 4,
       accept: async (req) => {
-        const d = await ctx.authorize(req.url, req.remote, "udp");
+        const d = await ctx.authorize(withBearer(req.url, req.headers.get("authorization")), req.remote, "udp");
         if (!d.ok) return d;
         // The first protocol in the client's list that we serve (what @moq/net expects).
         const protocol = req.protocols.find((p) => config.server.versions.includes(p));

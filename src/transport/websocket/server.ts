@@ -3,6 +3,7 @@
 // version ("qmux-02.moq-lite-05") and we choose it by our own preference. The application vets the
 // request before the upgrade completes, so a refusal is a real HTTP status (401, 403, 429…) rather
 // than a socket that opens and dies.
+import { withBearer } from "../../util/bearer.js";
 import { detach } from "../../util/async.js";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -97,7 +98,7 @@ export class WebSocketAcceptor<T> {
     if (req.headers["sec-websocket-key"] === undefined) return refuse(socket, 400, "missing Sec-WebSocket-Key");
     let url: URL;
     try {
-      url = new URL(req.url ?? "/", `${socket instanceof TLSSocket ? "wss" : "ws"}://${req.headers.host ?? "relay"}`);
+      url = withBearer(new URL(req.url ?? "/", `${socket instanceof TLSSocket ? "wss" : "ws"}://${req.headers.host ?? "relay"}`), req.headers.authorization);
     } catch {
       return refuse(socket, 400, "bad request target or Host header");
     }
