@@ -82,6 +82,9 @@ export function loadConfig(opts: LoadOptions): LoadResult {
       layers.set(d.key, { value: d.value, rank: 0, text: false, base: cwd, where: { key: d.key } });
       devKeys.push(d.key);
     }
+    // The browser page is on for the development relay (a new user gets something to open) but is
+    // not a warning-worthy default, so it stays out of devKeys.
+    if (!layers.has("http.page")) layers.set("http.page", { value: true, rank: 0, text: false, base: cwd, where: { key: "http.page" } });
   }
 
   const sections: Record<string, Record<string, unknown>> = {};

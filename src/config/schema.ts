@@ -114,6 +114,7 @@ export const SCHEMA = {
     fetch_timeout: { type: "duration", default: "30s", min: 1, live: true, doc: "how long /fetch waits for a broadcast or group" },
     ops_bind: { type: "bind", doc: "separate listener for /health, /ready and /metrics (unset = the main TCP port)" },
     drain_timeout: { type: "duration", default: "30s", live: true, doc: "on SIGTERM, how long sessions get to finish" },
+    page: { type: "bool", default: false, doc: "serve the browser page (publish, watch, relay status) at / on the TCP port; on without a config file" },
   },
 } as const satisfies Record<string, Section>;
 

@@ -11,6 +11,8 @@ import { GroupCursor, type Group } from "../relay/group.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import { hasDotSegment, join, normalize, stripPrefix } from "../util/path.js";
 import { registerCertificateRoute } from "./certificate.js";
+import { registerPage } from "./page.js";
+import { registerStatus } from "./status.js";
 import { json, text, type Router } from "./router.js";
 
 export interface RouteContext {
@@ -20,6 +22,8 @@ export interface RouteContext {
   config: Config;
   ready(): boolean;
   sessions(): number;
+  /** Cluster peers for /api/status, once clustering provides them. */
+  peers?(): readonly { url: string; connected: boolean }[];
 }
 
 const FETCH_SHAPE = "expected /fetch/<broadcast path>/<track>[?group=N|latest]";
@@ -28,6 +32,10 @@ export function registerRoutes(router: Router, ctx: RouteContext): void {
   registerCertificateRoute(router, ctx.certs);
   router.get("/health", (_req, res) => text(res, 200, "ok\n"));
   router.get("/ready", (_req, res) => (ctx.ready() ? text(res, 200, "ready\n") : text(res, 503, "draining\n")));
+  registerStatus(router, { auth: ctx.auth, config: ctx.config, stats: ctx.origin.stats, sessions: ctx.sessions, ready: ctx.ready, ...(ctx.peers ? { peers: ctx.peers } : {}) });
+  if (ctx.config.http.page) {
+    registerPage(router, { root: () => ctx.config.auth.public.publish[0] ?? ctx.config.auth.public.subscribe[0] ?? "" });
+  }
 
   // GET /announced/<prefix>: the broadcasts under <prefix> this caller may subscribe to.
   router.get("/announced/", async (req, res, url, rest) => {
