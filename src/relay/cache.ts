@@ -3,6 +3,10 @@
 // dropped, whatever track it belongs to. Each track separately drops groups older than its
 // latency window (track.ts). The newest group of every track is always kept, so the total can
 // exceed the budget by at most one (growing) group per track.
+//
+// Nothing here may keep a dropped group reachable: a group that leaves the cache (evicted,
+// expired, or with its track) has its queue slot cleared at once, and the queue is compacted when
+// cleared slots outnumber live ones, so `max_bytes` bounds the memory the cache holds.
 import type { Group } from "./group.js";
 
 export interface Evictable {
@@ -12,8 +16,14 @@ export interface Evictable {
 }
 
 export class GroupCache {
-  private queue: Evictable[] = [];
+  /** Entries in arrival order; undefined = a slot whose group left. */
+  private queue: Array<Evictable | undefined> = [];
+  /** First slot that may still hold an entry. */
   private head = 0;
+  /** Absolute number of the slot at queue[0] (slots are numbered for the cache's life). */
+  private base = 0;
+  /** Where each cached group's entry sits (absolute slot number). */
+  private readonly slots = new WeakMap<Group, number>();
   /** Payload bytes held by cached groups. */
   total = 0;
   /** Groups currently cached. */
@@ -39,10 +49,10 @@ export class GroupCache {
   }
 
   added(entry: Evictable): void {
+    this.slots.set(entry.group, this.base + this.queue.length);
     this.queue.push(entry);
     this.count++;
-    // Entries of groups that expired by age pile up when the budget is never reached.
-    if (this.queue.length - this.head > 2 * this.count + 1024) this.compact();
+    this.maybeCompact();
     // The arrival may have made another group of the same track evictable.
     this.stuck = false;
     if (this.total > this.budget) this.shrink();
@@ -57,29 +67,49 @@ export class GroupCache {
   released(group: Group): void {
     this.total -= group.bytes;
     this.count--;
+    const slot = this.slots.get(group);
+    if (slot === undefined) return;
+    this.slots.delete(group);
+    const i = slot - this.base;
+    if (i >= 0 && i < this.queue.length && this.queue[i]?.group === group) this.queue[i] = undefined;
+    this.maybeCompact();
   }
 
   private shrink(): void {
     let kept: Evictable[] | undefined;
     while (this.total > this.budget && this.head < this.queue.length) {
-      const e = this.queue[this.head++];
-      if (!e.group.cached) continue; // already gone by age or with its track
+      const e = this.queue[this.head];
+      this.queue[this.head++] = undefined;
+      if (e === undefined || !e.group.cached) continue; // already gone by age or with its track
       if (e.evict()) this.evictions++;
       else (kept ??= []).push(e); // a track's newest: revisit once it is superseded
     }
     if (this.total > this.budget) this.stuck = true;
-    // Compact the consumed head now and then instead of shifting on every eviction.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    if (kept !== undefined) {
+      for (const e of kept) {
+        this.slots.set(e.group, this.base + this.queue.length);
+        this.queue.push(e);
+      }
     }
-    if (kept !== undefined) for (const e of kept) this.queue.push(e);
+    this.maybeCompact();
   }
 
-  /** Drop queue entries of groups that already left (keeps the queue from growing unbounded). */
+  /** Drop cleared slots once they outnumber live entries (amortised O(1) per group). */
+  private maybeCompact(): void {
+    if (this.queue.length > 64 && this.queue.length > 2 * this.count + 32) this.compact();
+  }
+
+  /** Drop cleared slots and entries of groups that already left, renumbering the rest. */
   compact(): void {
-    this.queue = this.queue.slice(this.head).filter((e) => e.group.cached);
+    const live: Evictable[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e !== undefined && e.group.cached) live.push(e);
+    }
+    this.base += this.queue.length;
+    this.queue = live;
     this.head = 0;
+    for (let i = 0; i < live.length; i++) this.slots.set(live[i].group, this.base + i);
   }
 
   get queued(): number {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeOrigin, ManualSource, MiB, TestViewer } from "./helpers.js";
+import { runMeasured, type Heap } from "../util/heap.js";
 
 test("the byte budget holds with 50 tracks × 10 MB written, keeping every track's newest group", () => {
   const budget = 16 * MiB;
@@ -66,4 +67,29 @@ test("a group dropped from the cache still completes for viewers already reading
   g0?.finish();
   assert.equal(g0?.frameCount, 2, "its reader still gets the rest");
   assert.equal(o.cache.total, 80);
+});
+
+// Memory proofs: the scenario runs in a child with --expose-gc, and what survives a full GC is
+// measured (frame payloads are ArrayBuffers, so both the V8 heap and buffer memory count).
+interface CacheRun {
+  before: Heap;
+  full: Heap;
+  expired: Heap;
+  cached: number;
+  groups: number;
+}
+const held = (h: Heap, base: Heap): number => h.heap + h.buffers - (base.heap + base.buffers);
+
+test("max_bytes bounds what the cache keeps alive: 3,000 groups of 256 KiB through a 4 MiB budget", async () => {
+  const r = await runMeasured<CacheRun>("test/relay/cache-memory.child.ts", ["budget"]);
+  assert.ok(r.cached <= 4 * MiB + 256 * 1024, `cache reports ${r.cached} bytes`);
+  // 750 MiB went through; the budget plus a little bookkeeping may stay.
+  assert.ok(held(r.full, r.before) < 12 * MiB, `held ${(held(r.full, r.before) / MiB).toFixed(1)} MiB after GC`);
+});
+
+test("with max_age = 1 s, memory falls back once groups expire, with no new group arriving", async () => {
+  const r = await runMeasured<CacheRun>("test/relay/cache-memory.child.ts", ["age"]);
+  assert.ok(held(r.full, r.before) > 16 * MiB, `most of the 40 MiB of groups are cached at first (held ${(held(r.full, r.before) / MiB).toFixed(1)} MiB)`);
+  assert.equal(r.groups, 1, "only the newest group stays");
+  assert.ok(held(r.expired, r.before) < 6 * MiB, `held ${(held(r.expired, r.before) / MiB).toFixed(1)} MiB after expiry`);
 });

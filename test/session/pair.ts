@@ -19,6 +19,12 @@ export interface PairOptions {
   maxChunk?: number;
   /** Largest datagram; 0 = no datagrams. */
   maxDatagram?: number;
+  /**
+   * Uni streams the client lets the server have open at once (QUIC initial_max_streams_uni): a
+   * server openUni() waits while that many of its streams are unfinished. Default unlimited.
+   * A stream is finished when its FIN or reset reached the client, or the client stopped it.
+   */
+  clientUniCredit?: number;
 }
 
 class Link {
@@ -31,6 +37,8 @@ class Link {
   stopped = false;
   announced = false;
   dead = false;
+  /** Counts against the opener's uni-stream credit until finished. */
+  holdsCredit = false;
   readonly send: MemSend;
   readonly recv: MemRecv;
 
@@ -113,6 +121,7 @@ class MemRecv implements RecvStream {
     l.stopped = true;
     l.queue.length = 0;
     l.queued = 0;
+    l.from.releaseCredit(l);
     setImmediate(() => {
       if (l.send.stopNotified || l.dead) return;
       l.send.stopNotified = true;
@@ -144,6 +153,9 @@ export class MemSession implements Session {
   readonly partner = new Map<Link, Link>();
   private readonly pending = new Set<Link>();
   private scheduled = false;
+  /** Uni streams of ours holding the peer's credit, and openUni() calls waiting for credit. */
+  private uniOpen = 0;
+  private readonly uniWaiters: Array<{ resolve(s: SendStream): void; reject(e: Error): void }> = [];
 
   constructor(
     readonly isClient: boolean,
@@ -181,14 +193,43 @@ export class MemSession implements Session {
     return Promise.resolve({ id, send: out.send, recv: back.recv });
   }
 
+  /** openUni() calls waiting for stream credit (a viewer withholding it). */
+  get uniWaiting(): number {
+    return this.uniWaiters.length;
+  }
+
+  /** Uni streams opened by this side and not finished. */
+  get uniInUse(): number {
+    return this.uniOpen;
+  }
+
   openUni(): Promise<SendStream> {
     if (this.closeInfo !== undefined) return Promise.reject(new Error("session closed"));
+    const credit = this.isClient ? undefined : this.opts.clientUniCredit;
+    if (credit !== undefined && this.uniOpen >= credit) {
+      return new Promise((resolve, reject) => this.uniWaiters.push({ resolve, reject }));
+    }
+    return Promise.resolve(this.newUni());
+  }
+
+  /** @internal a uni stream of ours finished: its credit returns to the next waiter. */
+  releaseCredit(l: Link): void {
+    if (!l.holdsCredit) return;
+    l.holdsCredit = false;
+    this.uniOpen--;
+    const w = this.uniWaiters.shift();
+    if (w !== undefined && this.closeInfo === undefined) w.resolve(this.newUni());
+  }
+
+  private newUni(): SendStream {
     const id = this.nextUni;
     this.nextUni += 4;
     const out = new Link(id, this);
+    out.holdsCredit = true;
+    this.uniOpen++;
     this.links.add(out);
     this.peer.links.add(out);
-    return Promise.resolve(out.send);
+    return out.send;
   }
 
   sendDatagram(data: Uint8Array): boolean {
@@ -240,6 +281,7 @@ export class MemSession implements Session {
     if (l.resetCode !== undefined) {
       if (!l.resetDelivered) {
         l.resetDelivered = true;
+        this.releaseCredit(l);
         if (!l.stopped) l.recv.onReset?.(l.resetCode);
       }
       return;
@@ -258,6 +300,7 @@ export class MemSession implements Session {
     }
     if (l.queue.length === 0 && l.fin && !l.finDelivered && !l.stopped) {
       l.finDelivered = true;
+      this.releaseCredit(l);
       l.recv.onEnd?.();
     }
     if (before > this.hwm && l.queued <= this.hwm) l.send.onDrain?.();
@@ -268,6 +311,7 @@ export class MemSession implements Session {
     this.closeInfo = info;
     const links = [...this.links];
     for (const l of links) l.dead = true;
+    for (const w of this.uniWaiters.splice(0)) w.reject(new Error("session closed"));
     this.resolveClosed(info);
     setImmediate(() => {
       for (const l of links) {

@@ -8,7 +8,7 @@ import type { Group } from "../../relay/group.js";
 import { MAX_HOPS } from "../../relay/origin.js";
 import type { TrackSink, UpstreamPrefs } from "../../relay/types.js";
 import type { BidiStream, RecvStream } from "../../transport/session.js";
-import { coveredBy, isValid, join } from "../../util/path.js";
+import { clip, coveredBy, isValid, join } from "../../util/path.js";
 import { Code, errorCode } from "../error.js";
 import { Announce, AnnounceInit, AnnounceOk, AnnounceRequest } from "./announce.js";
 import { Datagram } from "./datagram.js";
@@ -174,7 +174,7 @@ export class Ingest {
     // lite-05 leaves the responder out of the chain; it told us its id in ANNOUNCE_OK.
     const chain = clientHop !== 0n ? [...hops, clientHop] : [...hops];
     if (chain.includes(s.hopId)) {
-      s.log.debug({ path: rel }, "announce ignored: it came through this relay (loop)");
+      s.peerLog.write("debug", { path: clip(rel) }, "announce ignored: it came through this relay (loop)");
       return;
     }
     const abs = join(s.grant.root, rel);
@@ -184,14 +184,14 @@ export class Ingest {
     else if (!this.canPublish(rel, abs)) refusal = "not-permitted";
     else if (!this.byPath.has(rel) && this.byPath.size >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
     if (refusal !== undefined) {
-      s.log.warn({ path: abs, reason: refusal }, "publish refused");
+      s.peerLog.write("warn", { path: clip(abs), reason: refusal }, "publish refused");
       return;
     }
     const old = this.byPath.get(rel);
     // A second active for the same path is a restart: the origin swaps it in atomically.
     const b = s.origin.announce(abs, new LiteSource(this, rel), chain);
     this.byPath.set(rel, b);
-    s.log.info({ path: abs, restart: old !== undefined }, "broadcast announced");
+    s.peerLog.write("info", { path: clip(abs), restart: old !== undefined }, "broadcast announced");
   }
 
   private deactivate(suffix: string): void {
@@ -199,7 +199,7 @@ export class Ingest {
     if (b === undefined) return; // never accepted (refused, or a loop)
     this.byPath.delete(suffix);
     b.close();
-    this.s.log.info({ path: b.path }, "broadcast ended");
+    this.s.peerLog.write("info", { path: clip(b.path) }, "broadcast ended");
   }
 
   private unannounceAll(): void {

@@ -4,6 +4,12 @@
 // Backpressure: a group stream stops pumping when the transport says its buffer is full and
 // resumes on drain. A viewer that stays behind is skipped ahead by the relay core (its oldest
 // group streams are reset with Old), so it never holds back the publisher or other viewers.
+//
+// Stream credit: a viewer may withhold uni-stream credit, so openUni() can wait indefinitely.
+// Each subscription keeps at most one open in flight; groups wait in a short list (bounded by
+// the subscription's in-flight limit, which drops the oldest), and a stream that arrives goes to
+// the most wanted group still waiting. A group dropped while waiting never gets a stream, and
+// nothing the transport queues holds a group.
 import type { Group, GroupCursor } from "../../relay/group.js";
 import type { RelayStats } from "../../relay/stats.js";
 import type { Subscription } from "../../relay/subscription.js";
@@ -51,6 +57,10 @@ export class FramePump {
 
   get isDone(): boolean {
     return this.done;
+  }
+
+  get rank(): number {
+    return this.rankValue;
   }
 
   set rank(r: number) {
@@ -127,6 +137,12 @@ export class Downstream implements ViewerSink {
   /** Our side of the subscribe stream is finished (FIN or reset). */
   private finished = false;
   private highest = -1;
+  /** Groups waiting for a stream, with their header bytes, in arrival order. */
+  private readonly waiting: Array<{ pump: FramePump; header: Uint8Array }> = [];
+  /** An openUni() is in flight (at most one per subscription). */
+  private opening = false;
+  /** A stream that opened after every waiting group was dropped, kept for the next one. */
+  private spare: SendStream | undefined;
 
   constructor(
     private readonly s: LiteSession,
@@ -166,6 +182,8 @@ export class Downstream implements ViewerSink {
     this.finished = true;
     this.sub?.close();
     this.pumps.clear();
+    this.waiting.length = 0;
+    this.spare = undefined;
   }
 
   // --- ViewerSink ----------------------------------------------------------------------------
@@ -184,6 +202,7 @@ export class Downstream implements ViewerSink {
     this.highest = Math.max(this.highest, seq);
     const pump = new FramePump(cursor, v, this.s.origin.stats, (p) => {
       this.pumps.delete(p);
+      this.unwait(p);
       this.maybeFinish();
     });
     pump.rank = this.rank(seq);
@@ -193,10 +212,52 @@ export class Downstream implements ViewerSink {
       w.varint(Uni.Group);
       new GroupHeader(this.id, seq).encode(w, v);
     });
+    const spare = this.spare;
+    if (spare !== undefined) {
+      this.spare = undefined;
+      pump.attach(spare, header);
+      return;
+    }
+    this.waiting.push({ pump, header });
+    this.openNext();
+  }
+
+  /** Ask the transport for one stream if a group waits for one and none is being opened. */
+  private openNext(): void {
+    if (this.opening || this.waiting.length === 0 || this.finished) return;
+    this.opening = true;
     this.s.transport.openUni().then(
-      (out) => pump.attach(out, header),
-      () => pump.abort(Code.Cancel),
+      (out) => {
+        this.opening = false;
+        const next = this.takeWaiting();
+        if (next !== undefined) next.pump.attach(out, next.header);
+        else if (this.finished || this.spare !== undefined) out.reset(Code.Cancel);
+        else this.spare = out;
+        this.openNext();
+      },
+      () => {
+        this.opening = false;
+        for (const w of this.waiting.splice(0)) w.pump.abort(Code.Cancel);
+      },
     );
+  }
+
+  /** The waiting group a new stream should carry: the best ranked (lowest rank) one. */
+  private takeWaiting(): { pump: FramePump; header: Uint8Array } | undefined {
+    let best = -1;
+    for (let i = 0; i < this.waiting.length; i++) {
+      if (best < 0 || this.waiting[i].pump.rank < this.waiting[best].pump.rank) best = i;
+    }
+    return best < 0 ? undefined : this.waiting.splice(best, 1)[0];
+  }
+
+  private unwait(p: FramePump): void {
+    for (let i = 0; i < this.waiting.length; i++) {
+      if (this.waiting[i].pump === p) {
+        this.waiting.splice(i, 1);
+        return;
+      }
+    }
   }
 
   end(end: number): void {
@@ -232,6 +293,8 @@ export class Downstream implements ViewerSink {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.spare?.reset(Code.Cancel);
+    this.spare = undefined;
     // Complete: leave the track (it may release its upstream) and free the session's slot.
     this.sub?.close();
     this.onFinished(this);

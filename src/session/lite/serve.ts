@@ -7,7 +7,7 @@ import type { Watch } from "../../relay/origin.js";
 import type { Track } from "../../relay/track.js";
 import type { ViewerPrefs } from "../../relay/types.js";
 import type { BidiStream } from "../../transport/session.js";
-import { coveredBy, join, stripPrefix } from "../../util/path.js";
+import { clip, coveredBy, join, stripPrefix } from "../../util/path.js";
 import { Code } from "../error.js";
 import { Announce, AnnounceInit, AnnounceOk, MAX_HOPS, type AnnounceRequest } from "./announce.js";
 import type { Fetch } from "./fetch.js";
@@ -23,6 +23,7 @@ import { hasAnnounceInit, hasAnnounceOk, hasHopCount, hasSubscribeOk } from "./v
 export class Serve {
   private readonly watches = new Set<Watch>();
   private readonly subs = new Map<number, Downstream>();
+  private readonly fetches = new Set<FramePump>();
   private closed = false;
 
   constructor(private readonly s: LiteSession) {}
@@ -38,6 +39,7 @@ export class Serve {
     this.watches.clear();
     for (const d of this.subs.values()) d.dispose();
     this.subs.clear();
+    for (const p of [...this.fetches]) p.abort(Code.Cancel);
   }
 
   /** May this client read `relative` (a path under its root)? */
@@ -122,7 +124,7 @@ export class Serve {
       send(stream.send, (w) => new TrackInfo(info.priority, info.ordered, info.maxLatency, info.timescale).encode(w, this.s.version));
       stream.send.end();
     } catch (err) {
-      this.s.log.debug({ path: req.broadcast, track: req.track, err: String(err) }, "track info refused");
+      this.s.peerLog.write("debug", { path: clip(req.broadcast), track: clip(req.track), err: clip(String(err)) }, "track info refused");
       stream.send.reset(codeOf(err, Code.NotFound));
     }
   }
@@ -134,7 +136,7 @@ export class Serve {
     const v = s.version;
     if (this.subs.has(msg.id)) return refuse(stream, Code.Duplicate);
     if (this.subs.size >= s.limits.max_subscriptions_per_session) {
-      s.log.warn({ path: msg.broadcast, limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
+      s.peerLog.write("warn", { path: clip(msg.broadcast), limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
       return refuse(stream, Code.BoundsExceeded);
     }
     const track = this.resolve(stream, msg.broadcast, msg.track);
@@ -169,13 +171,29 @@ export class Serve {
 
   // --- FETCH ---------------------------------------------------------------------------------
 
+  /**
+   * One past group on the request stream. At most `max_fetches_per_session` run at once, and each
+   * gets `fetch_timeout` to complete (a group that never finishes upstream would hold the stream
+   * and its frames forever); then it is reset with Timeout.
+   */
   fetch(stream: BidiStream, req: Fetch): void {
+    const s = this.s;
+    if (this.fetches.size >= s.limits.max_fetches_per_session) {
+      s.peerLog.write("warn", { path: clip(req.broadcast), limit: s.limits.max_fetches_per_session }, "fetch refused: too many on this session");
+      return refuse(stream, Code.BoundsExceeded);
+    }
     const track = this.resolve(stream, req.broadcast, req.track);
     if (track === undefined) return;
     this.s.origin.stats.fetches++;
     const group = track.fetch(req.group);
     if (group === undefined) return refuse(stream, Code.NotFound);
-    const pump = new FramePump(new GroupCursor(group), this.s.version, this.s.origin.stats, () => undefined);
+    const timer = setTimeout(() => pump.abort(Code.Timeout), s.limits.fetch_timeout);
+    timer.unref();
+    const pump = new FramePump(new GroupCursor(group), s.version, s.origin.stats, (p) => {
+      clearTimeout(timer);
+      this.fetches.delete(p);
+    });
+    this.fetches.add(pump);
     pump.rank = groupRank(req.priority, track.info?.priority ?? 0, req.group, false);
     stream.recv.onReset = () => pump.abort(Code.Cancel);
     pump.attach(stream.send);
@@ -186,7 +204,7 @@ export class Serve {
   /** The track a request names, or undefined after refusing the stream. */
   private resolve(stream: BidiStream, broadcast: string, name: string): Track | undefined {
     if (!this.canRead(broadcast)) {
-      this.s.log.info({ path: broadcast, reason: "not-permitted" }, "request refused: the grant does not cover this path");
+      this.s.peerLog.write("info", { path: clip(broadcast), reason: "not-permitted" }, "request refused: the grant does not cover this path");
       refuse(stream, Code.Unauthorized);
       return undefined;
     }

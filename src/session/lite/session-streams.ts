@@ -3,8 +3,14 @@
 // session is ready (a raw QUIC session waits for the SETUP that scopes it) requests wait, with a
 // FIN or reset that arrives meanwhile replayed afterwards. Unknown stream types are refused, not
 // fatal; a malformed first message is fatal to the session.
+//
+// Bytes a client sends after its request are never accumulated: TRACK, FETCH and GOAWAY expect
+// nothing more but FIN, so more data is a protocol violation that stops that stream's read side
+// (STOP_SENDING; the response still goes out). A request waiting for the session to be ready
+// buffers at most one more message, and at most `max_pending_requests` requests wait.
 import type { BidiStream, RecvStream } from "../../transport/session.js";
 import { detach } from "../../util/async.js";
+import { clip } from "../../util/path.js";
 import { Code, errorCode, MoqError } from "../error.js";
 import { AnnounceRequest } from "./announce.js";
 import { Fetch } from "./fetch.js";
@@ -24,8 +30,19 @@ export function acceptBidi(s: LiteSession, stream: BidiStream): void {
   /** Handed to a handler (which may run later, once the session is ready). */
   let handed = false;
   let early: { end: boolean; reset?: number } | undefined;
-  const hand = (fn: () => void): void => {
+  /** The request is complete and nothing but FIN may follow (TRACK, FETCH, GOAWAY). */
+  let sealed = false;
+  /** The client sent bytes after a sealed request: its read side is stopped, the rest ignored. */
+  let violated = false;
+  const hand = (fn: () => void, seal = false): void => {
     handed = true;
+    sealed = seal;
+    if (!s.isReady && !s.admitPending()) {
+      violated = true;
+      refuse(stream, Code.BoundsExceeded);
+      s.peerLog.write("warn", { limit: s.limits.max_pending_requests }, "request refused: too many before SETUP");
+      return;
+    }
     s.whenReady(() => {
       if (s.isClosed) return;
       fn();
@@ -59,13 +76,13 @@ export function acceptBidi(s: LiteSession, stream: BidiStream): void {
       case Bidi.Track: {
         if (!hasTrackStream(v)) break;
         const m = framer.next((r) => TrackRequest.decode(r, v));
-        if (m !== undefined) hand(() => detach(s.serve.track(stream, m), () => stream.send.reset(Code.Cancel)));
+        if (m !== undefined) hand(() => detach(s.serve.track(stream, m), () => stream.send.reset(Code.Cancel)), true);
         return;
       }
       case Bidi.Fetch: {
         if (!hasFetch(v)) break;
         const m = framer.next((r) => Fetch.decode(r, v));
-        if (m !== undefined) hand(() => s.serve.fetch(stream, m));
+        if (m !== undefined) hand(() => s.serve.fetch(stream, m), true);
         return;
       }
       case Bidi.Goaway: {
@@ -73,7 +90,8 @@ export function acceptBidi(s: LiteSession, stream: BidiStream): void {
         const m = framer.next((r) => Goaway.decode(r, v));
         if (m === undefined) return;
         handed = true;
-        s.log.info({ uri: m.uri }, "client sent GOAWAY");
+        sealed = true;
+        s.peerLog.write("info", { uri: clip(m.uri) }, "client sent GOAWAY");
         return;
       }
       case Bidi.ClientCompat:
@@ -95,10 +113,24 @@ export function acceptBidi(s: LiteSession, stream: BidiStream): void {
       s.fail(err);
     }
   };
+  const overflow = (): void => {
+    if (sealed) {
+      // Nothing may follow the request: drop what came and stop the client's side.
+      framer.drain();
+      if (violated) return;
+      violated = true;
+      stream.recv.stop(Code.ProtocolViolation);
+      s.peerLog.write("debug", {}, "data after a complete request: read side stopped");
+    } else if (framer.pending > s.limits.max_message_size + 16) {
+      throw new MoqError(Code.BoundsExceeded, `more than ${s.limits.max_message_size} bytes buffered behind a waiting request`);
+    }
+  };
   stream.recv.onData = (chunk) =>
     guard(() => {
+      if (violated) return;
       framer.push(chunk);
       if (!handed) step();
+      if (handed) overflow();
     });
   stream.recv.onEnd = () =>
     guard(() => {

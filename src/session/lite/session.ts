@@ -6,7 +6,8 @@ import type { LimitsConfig } from "../../config/types.js";
 import type { Origin } from "../../relay/origin.js";
 import type { BidiStream, CloseInfo, Session } from "../../transport/session.js";
 import type { Logger } from "../../util/log.js";
-import { hasDotSegment } from "../../util/path.js";
+import { clip, hasDotSegment } from "../../util/path.js";
+import { PeerLog } from "../../util/ratelog.js";
 import { Code, errorCode, MoqError } from "../error.js";
 import { Framer } from "./framer.js";
 import { Goaway } from "./goaway.js";
@@ -61,6 +62,10 @@ export class LiteSession {
   /** Requests may be served (a raw QUIC session waits for the SETUP that scopes it). */
   private ready = false;
   private deferred: Array<() => void> = [];
+  /** Requests admitted while not ready (bounded by max_pending_requests). */
+  private pendingRequests = 0;
+  /** Log lines the client can trigger, rate-limited per session. */
+  readonly peerLog: PeerLog;
   private gotSetup = false;
   private role: number = Role.Both;
   private closeInfo: CloseInfo | undefined;
@@ -73,6 +78,7 @@ export class LiteSession {
     private readonly ctx: LiteContext,
   ) {
     this.grant = ctx.grant;
+    this.peerLog = new PeerLog(ctx.log);
     this.ingest = new Ingest(this);
     this.serve = new Serve(this);
   }
@@ -91,6 +97,17 @@ export class LiteSession {
   }
   get isClosed(): boolean {
     return this.closeInfo !== undefined;
+  }
+  /** Requests may be served now. */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** @internal count a request that must wait for readiness; false once the cap is reached. */
+  admitPending(): boolean {
+    if (this.pendingRequests >= this.limits.max_pending_requests) return false;
+    this.pendingRequests++;
+    return true;
   }
 
   /** Serve the session until it closes; resolves with why. */
@@ -137,8 +154,8 @@ export class LiteSession {
     if (this.closeInfo !== undefined) return;
     const code = err instanceof RangeError ? Code.ProtocolViolation : errorCode(err);
     const reason = err instanceof Error ? err.message : String(err);
-    this.log.warn({ err: reason, code }, "closing session on protocol error");
-    this.close(code, reason.slice(0, 256));
+    this.peerLog.write("warn", { err: clip(reason), code }, "closing session on protocol error");
+    this.close(code, clip(reason, 200));
   }
 
   close(code: number, reason: string): void {
@@ -204,7 +221,7 @@ export class LiteSession {
             this.scoped();
           },
           (err: unknown) => {
-            this.log.info({ path: url.pathname, err: err instanceof Error ? err.message : String(err) }, "session unauthorized");
+            this.peerLog.write("info", { path: clip(url.pathname), err: clip(err instanceof Error ? err.message : String(err)) }, "session unauthorized");
             this.close(Code.Unauthorized, "unauthorized");
           },
         );
@@ -229,6 +246,7 @@ export class LiteSession {
   private setReady(): void {
     if (this.ready) return;
     this.ready = true;
+    this.pendingRequests = 0;
     for (const fn of this.deferred.splice(0)) fn();
   }
 
