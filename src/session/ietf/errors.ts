@@ -40,8 +40,6 @@ export function fromMoq(code: number): number {
       return Termination.ControlMessageTimeout;
     case Code.TooManyParameters:
       return Termination.KeyValueFormattingError;
-    case Code.BoundsExceeded:
-      return Termination.TooManyRequests;
     case Code.Duplicate:
       return Termination.DuplicateTrackAlias;
     default:
