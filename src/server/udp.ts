@@ -75,7 +75,8 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
     new H3Connection<Grant>(conn, {
       log: log.child({ transport: "webtransport", remote: conn.remote }),
       maxSessions: 16,
-      maxFrame: config.limits.max_message_size * 4,
+      maxHeaderSize: config.limits.max_header_size,
+      maxCapsule: config.limits.max_capsule_size,
       accept: async (req) => {
         const d = await ctx.authorize(withBearer(req.url, req.headers.get("authorization")), req.remote, "udp");
         if (!d.ok) return d;

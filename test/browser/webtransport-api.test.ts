@@ -30,7 +30,7 @@ before(async () => {
     new H3Connection<null>(c, {
       log,
       maxSessions: 4,
-      maxFrame: 16384,
+      maxHeaderSize: 16384,
       accept: async (req) => ({ ok: true, protocol: req.protocols[0], value: null }),
       onSession: (s) => {
         sessions.push(s);

@@ -22,7 +22,7 @@ server.onConnection = (c) =>
   new H3Connection<string>(c, {
     log,
     maxSessions: 4,
-    maxFrame: 4096,
+    maxHeaderSize: 4096,
     accept: async (req) => (req.url.pathname === "/denied" ? { ok: false, status: 403, reason: "no" } : { ok: true, protocol: req.protocols.find((p) => p === "moq-lite-05"), value: req.url.pathname }),
     onSession: (s) => sessions.push(s),
   }).start();

@@ -1,11 +1,15 @@
 // The server side of HTTP/3 as far as WebTransport needs it: control and QPACK streams, SETTINGS,
 // extended CONNECT (`:protocol webtransport`) on request streams, and routing of WebTransport
 // streams and datagrams to their sessions. Anything else gets a real HTTP status or H3 error.
+// Every stream is parsed incrementally (parser.ts) with a cap on what may be buffered: request
+// heads by max_header_size, capsules by max_capsule_size, control frames by 16 KiB.
 import type { BidiStream, RecvStream } from "../session.js";
 import type { QuicConnection } from "../quic/connection.js";
-import { Reader, ShortRead, DecodeError, Writer } from "../../util/bytes.js";
+import { ByteQueue } from "../../util/byte-queue.js";
+import { Reader, Writer } from "../../util/bytes.js";
 import type { Logger } from "../../util/log.js";
-import { decodeSettings, encodeFrame, encodeSettings, Frame, H3Error, H3ProtocolError, readFrame, Setting, StreamType } from "./frame.js";
+import { decodeSettings, encodeFrame, encodeSettings, Frame, H3Error, H3ProtocolError, Setting, StreamType } from "./frame.js";
+import { CapsuleParser, FrameParser } from "./parser.js";
 import { decodeFieldSection, encodeFieldSection, QpackError } from "./qpack.js";
 import { Capsule, WebTransportSession } from "./webtransport.js";
 
@@ -22,10 +26,16 @@ export type ConnectDecision<T> = { ok: true; protocol?: string; value: T } | { o
 export interface H3Options<T> {
   log: Logger;
   maxSessions: number;
-  maxFrame: number;
+  /** Largest request head: the HEADERS frame and its decoded field section (bytes). Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Largest capsule on a CONNECT stream (bytes). Default 64 KiB. */
+  maxCapsule?: number;
   accept(req: ConnectRequest): Promise<ConnectDecision<T>>;
   onSession(session: WebTransportSession, value: T): void;
 }
+
+/** Control-stream frames we read (SETTINGS, GOAWAY, MAX_PUSH_ID) are small. */
+const MAX_CONTROL_FRAME = 16 * 1024;
 
 /** Parse an RFC 8941 list of strings: `"moq-lite-05", "moq-lite-04"`. */
 export function parseProtocols(v: string | undefined): string[] {
@@ -37,29 +47,49 @@ export function parseProtocols(v: string | undefined): string[] {
     .map((s) => s.slice(1, -1));
 }
 
-/** Buffer a stream's first bytes until `parse` succeeds; then hand over the remainder. */
-function readHead<T>(recv: RecvStream, parse: (r: Reader) => T, done: (v: T, rest: Uint8Array[], ended: boolean) => void, fail: (e: unknown) => void): void {
-  let buf: Uint8Array = new Uint8Array(0);
-  const attempt = (ended: boolean): void => {
-    const r = new Reader(buf);
-    let v: T;
-    try {
-      v = parse(r);
-    } catch (e) {
-      if (e instanceof ShortRead && !ended) return;
-      recv.onData = null;
-      return fail(e);
-    }
-    recv.onData = null;
-    recv.onEnd = null;
-    done(v, r.remaining > 0 ? [buf.slice(r.pos)] : [], ended);
-  };
+const codeOf = (e: unknown): number => (e instanceof H3ProtocolError ? e.code : H3Error.FrameError);
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** A stream's leading varints, and the bytes received so far. all() and rest() drain: call one, once. */
+interface Prefix {
+  first: number;
+  /** The second varint, or -1 when only one was read. */
+  second: number;
+  /** Every byte received, from the stream's first. */
+  all(): Uint8Array[];
+  /** The bytes after the prefix. */
+  rest(): Uint8Array[];
+  /** Whether the stream's end arrived after the prefix (whoever takes over sets onEnd). */
+  ended(): boolean;
+}
+
+/**
+ * Read a stream's leading varints (a stream type and maybe a session id, or a frame type and
+ * length) without buffering beyond them: at most 16 bytes are inspected, however they arrive.
+ */
+function readPrefix(recv: RecvStream, varints: (first: number) => 1 | 2, done: (p: Prefix) => void, fail: (e: unknown) => void): void {
+  const q = new ByteQueue();
+  let ended = false;
   recv.onData = (c) => {
-    buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
-    if (buf.length > 64 * 1024) return fail(new H3ProtocolError(H3Error.ExcessiveLoad, "stream header too large"));
-    attempt(false);
+    q.push(c);
+    const a = q.peekVarint(0);
+    if (a === undefined) return;
+    const b = varints(a.value) === 2 ? q.peekVarint(a.size) : { value: -1, size: 0 };
+    if (b === undefined) return;
+    recv.onData = null;
+    recv.onEnd = () => (ended = true);
+    done({
+      first: a.value,
+      second: b.value,
+      all: () => q.drain(),
+      rest: () => {
+        q.skip(a.size + b.size);
+        return q.drain();
+      },
+      ended: () => ended,
+    });
   };
-  recv.onEnd = () => attempt(true);
+  recv.onEnd = () => fail(new H3ProtocolError(H3Error.FrameError, "stream ended inside its header"));
 }
 
 export class H3Connection<T> {
@@ -67,11 +97,16 @@ export class H3Connection<T> {
   /** Streams for sessions whose CONNECT has not been answered yet (bounded). */
   private readonly early = new Map<number, Array<() => void>>();
   private peerSettings: Map<number, number> | undefined;
+  private readonly maxHeaderSize: number;
+  private readonly maxCapsule: number;
 
   constructor(
     private readonly quic: QuicConnection,
     private readonly opts: H3Options<T>,
-  ) {}
+  ) {
+    this.maxHeaderSize = opts.maxHeaderSize ?? 16 * 1024;
+    this.maxCapsule = opts.maxCapsule ?? 64 * 1024;
+  }
 
   start(): void {
     this.quic.onBidi = (s) => this.bidi(s);
@@ -80,6 +115,7 @@ export class H3Connection<T> {
     const settings = new Map<number, number>([
       [Setting.QpackMaxTableCapacity, 0],
       [Setting.QpackBlockedStreams, 0],
+      [Setting.MaxFieldSectionSize, this.maxHeaderSize],
       [Setting.EnableConnectProtocol, 1],
       [Setting.H3Datagram, 1],
       [Setting.H3DatagramDraft04, 1],
@@ -89,7 +125,7 @@ export class H3Connection<T> {
     ]);
     // The peer may grant no uni streams, or close first: without our critical streams HTTP/3
     // cannot run, so the connection (only this one) ends with the code RFC 9114 §6.2.1 names.
-    const critical = (err: unknown): void => this.error(H3Error.ClosedCriticalStream, `cannot open a critical stream: ${err instanceof Error ? err.message : String(err)}`);
+    const critical = (err: unknown): void => this.error(H3Error.ClosedCriticalStream, `cannot open a critical stream: ${messageOf(err)}`);
     this.quic.openUni().then((s) => {
       s.write(new Writer(2).varint(StreamType.Control).finish());
       s.write(encodeSettings(settings));
@@ -103,119 +139,189 @@ export class H3Connection<T> {
   }
 
   private uni(recv: RecvStream): void {
-    readHead(
+    const refuse = (): void => recv.stop(H3Error.StreamCreationError);
+    readPrefix(
       recv,
-      (r) => {
-        const type = Number(r.varBig()); // GREASE stream types are 62-bit
-        return type === StreamType.WebTransport ? { type, session: r.varint() } : { type, session: -1 };
-      },
-      ({ type, session }, rest, ended) => {
-        switch (type) {
+      // A WebTransport stream's type is followed by its session id.
+      (type) => (type === StreamType.WebTransport ? 2 : 1),
+      (p) => {
+        switch (p.first) {
           case StreamType.Control:
-            return this.control(recv, rest, ended);
+            return this.control(recv, p.rest(), p.ended());
           case StreamType.QpackEncoder:
           case StreamType.QpackDecoder:
             // Capacity 0: nothing useful arrives here, but the streams must stay open.
             recv.onData = () => undefined;
             return;
           case StreamType.WebTransport:
-            return this.route(session, (s) => s.acceptUni(recv, rest, ended), () => recv.stop(H3Error.StreamCreationError));
+            return this.route(p.second, recv, (s) => s.acceptUni(recv, p.rest(), p.ended()), refuse);
           default:
             // Unknown (possibly GREASE) stream types are ignored (RFC 9114 §6.2).
-            recv.stop(H3Error.StreamCreationError);
+            refuse();
         }
       },
-      () => recv.stop(H3Error.StreamCreationError),
+      refuse,
     );
   }
 
   private control(recv: RecvStream, rest: Uint8Array[], ended: boolean): void {
     if (this.peerSettings !== undefined) return this.error(H3Error.StreamCreationError, "second control stream");
-    let buf: Uint8Array = rest.length > 0 ? Buffer.concat(rest) : new Uint8Array(0);
-    const parse = (): void => {
-      const r = new Reader(buf);
-      for (;;) {
-        const start = r.pos;
-        let f;
-        try {
-          f = readFrame(r, 16 * 1024);
-        } catch (e) {
-          if (e instanceof ShortRead) {
-            buf = buf.slice(start);
-            return;
-          }
-          throw e;
-        }
-        if (this.peerSettings === undefined) {
-          if (f.type !== Frame.Settings) throw new H3ProtocolError(H3Error.MissingSettings, "control stream must start with SETTINGS");
-          this.peerSettings = decodeSettings(f.payload);
-        } else if (f.type === Frame.Settings || f.type === Frame.Data || f.type === Frame.Headers) {
-          throw new H3ProtocolError(H3Error.FrameUnexpected, `frame 0x${f.type.toString(16)} on the control stream`);
+    const parser = new FrameParser({
+      start: (type) => {
+        if (this.peerSettings === undefined && type !== Frame.Settings) throw new H3ProtocolError(H3Error.MissingSettings, "control stream must start with SETTINGS");
+        if (this.peerSettings !== undefined && (type === Frame.Settings || type === Frame.Data || type === Frame.Headers)) {
+          throw new H3ProtocolError(H3Error.FrameUnexpected, `frame 0x${type.toString(16)} on the control stream`);
         }
         // GOAWAY, MAX_PUSH_ID and unknown frames need no action from a WebTransport server.
-      }
-    };
-    const guarded = (): void => {
+        return type === Frame.Settings ? { buffer: MAX_CONTROL_FRAME } : "skip";
+      },
+      frame: (_type, payload) => {
+        this.peerSettings = decodeSettings(payload);
+      },
+    });
+    const feed = (c: Uint8Array): void => {
       try {
-        parse();
+        parser.push(c);
       } catch (e) {
-        const code = e instanceof H3ProtocolError ? e.code : H3Error.FrameError;
-        this.error(code, e instanceof Error ? e.message : String(e));
+        recv.onData = null;
+        this.error(codeOf(e), messageOf(e));
       }
     };
-    recv.onData = (c) => {
-      buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
-      guarded();
-    };
+    recv.onData = feed;
     recv.onEnd = () => this.error(H3Error.ClosedCriticalStream, "control stream closed");
     recv.onReset = () => this.error(H3Error.ClosedCriticalStream, "control stream reset");
-    guarded();
+    for (const c of rest) feed(c);
     if (ended) this.error(H3Error.ClosedCriticalStream, "control stream closed");
   }
 
   private bidi(stream: BidiStream): void {
-    readHead(
+    readPrefix(
       stream.recv,
-      (r) => {
-        const type = Number(r.varBig());
-        if (type === Frame.WebTransportStream) return { wt: true as const, session: r.varint() };
-        // A request stream: the first frame must be HEADERS.
-        r.pos = 0;
-        return { wt: false as const, frame: readFrame(r, this.opts.maxFrame) };
-      },
-      (head, rest, ended) => {
-        if (head.wt) return this.route(head.session, (s) => s.acceptBidi(stream, rest, ended), () => stream.send.reset(H3Error.StreamCreationError));
-        if (head.frame.type !== Frame.Headers) {
-          stream.send.reset(H3Error.FrameUnexpected);
-          stream.recv.stop(H3Error.FrameUnexpected);
-          return;
+      () => 2,
+      (p) => {
+        // A WebTransport bidi stream: 0x41, then the session id (no length).
+        if (p.first === Frame.WebTransportStream) {
+          return this.route(p.second, stream.recv, (s) => s.acceptBidi(stream, p.rest(), p.ended()), () => stream.send.reset(H3Error.StreamCreationError));
         }
-        this.request(stream, head.frame.payload, rest, ended).catch((err: unknown) => {
-          // accept() threw (auth backend failure): refuse this request, keep the connection.
-          this.opts.log.warn({ err }, "extended CONNECT failed");
-          this.respond(stream, 500);
-        });
+        // Otherwise a request stream, parsed from its first byte.
+        this.requestStream(stream, p.all(), p.ended());
       },
       (e) => {
-        const code = e instanceof H3ProtocolError ? e.code : H3Error.FrameError;
-        stream.send.reset(code);
-        stream.recv.stop(code);
+        stream.send.reset(codeOf(e));
+        stream.recv.stop(codeOf(e));
       },
     );
   }
 
-  private respond(stream: BidiStream, status: number, extra: Array<[string, string]> = [], fin = true): void {
-    stream.send.write(encodeFrame(Frame.Headers, encodeFieldSection([[":status", String(status)], ...extra])));
-    if (fin) stream.send.end();
+  /** A request stream: HEADERS (capped), then — for an accepted CONNECT — DATA frames carrying capsules. */
+  private requestStream(stream: BidiStream, first: Uint8Array[], endedAlready: boolean): void {
+    let state: "head" | "vetting" | "open" | "done" = "head";
+    let peerEnded = false;
+    let session: WebTransportSession | undefined;
+    const capsules = new CapsuleParser(this.maxCapsule, (type, payload) => {
+      if (type !== Capsule.CloseSession || session === undefined) return; // DRAIN and unknown capsules need no action
+      if (payload.byteLength < 4) throw new H3ProtocolError(H3Error.MessageError, "CLOSE_WEBTRANSPORT_SESSION shorter than its code");
+      const p = new Reader(payload);
+      const code = ((p.u8() << 24) | (p.u8() << 16) | (p.u8() << 8) | p.u8()) >>> 0;
+      session.finish({ code, reason: Buffer.from(p.rest()).toString("utf8"), remote: true });
+      stream.send.end();
+    });
+    const finish = (): void => {
+      state = "done";
+      session?.finish({ code: 0, reason: "", remote: true });
+    };
+    const parser = new FrameParser({
+      start: (type) => {
+        if (state === "head") {
+          if (type !== Frame.Headers) throw new H3ProtocolError(H3Error.FrameUnexpected, `request stream starts with frame 0x${type.toString(16)}`);
+          return { buffer: this.maxHeaderSize };
+        }
+        if (type === Frame.Data) return "stream";
+        // Trailers and unknown frames carry nothing a WebTransport session needs; still capped.
+        return type === Frame.Headers ? { buffer: this.maxHeaderSize } : "skip";
+      },
+      frame: (type, payload) => {
+        if (state !== "head" || type !== Frame.Headers) return;
+        state = "vetting";
+        // Nothing more is parsed until the CONNECT is answered; flow control holds the rest.
+        parser.pause();
+        stream.recv.pause();
+        this.request(stream, payload).then(
+          (s) => {
+            if (state !== "vetting") return;
+            if (s === undefined) {
+              // Refused with a complete response: the rest of the request is not wanted.
+              state = "done";
+              stream.recv.stop(H3Error.NoError);
+              return;
+            }
+            session = s;
+            state = "open";
+            stream.recv.resume();
+            feed(new Uint8Array(0), () => parser.resume());
+            if (peerEnded && state === "open") finish();
+          },
+          (err: unknown) => {
+            // accept() threw (auth backend failure): refuse this request, keep the connection.
+            this.opts.log.warn({ err }, "extended CONNECT failed");
+            state = "done";
+            this.respond(stream, 500);
+            stream.recv.stop(H3Error.NoError);
+          },
+        );
+      },
+      data: (_type, chunk) => capsules.push(chunk),
+    });
+    const fail = (e: unknown): void => {
+      if (state === "done") return;
+      const was = state;
+      state = "done";
+      stream.recv.onData = null;
+      const code = codeOf(e);
+      stream.send.reset(code);
+      stream.recv.stop(code);
+      // A broken CONNECT stream ends its session only; other sessions on the connection carry on.
+      if (was !== "head") this.opts.log.info({ code, reason: messageOf(e) }, "WebTransport CONNECT stream error");
+      session?.finish({ code, reason: messageOf(e), remote: false });
+    };
+    function feed(c: Uint8Array, run = () => parser.push(c)): void {
+      try {
+        run();
+      } catch (e) {
+        fail(e);
+      }
+    }
+    stream.recv.onData = (c) => feed(c);
+    const ended = (): void => {
+      // A frame cut short is a frame error (RFC 9114 §7.1); a stream without HEADERS is incomplete.
+      if (state === "head") return fail(parser.atBoundary ? new H3ProtocolError(H3Error.RequestIncomplete, "request stream ended before its HEADERS") : new H3ProtocolError(H3Error.FrameError, "request stream ended inside a frame"));
+      peerEnded = true;
+      if (state === "open") finish();
+    };
+    stream.recv.onEnd = ended;
+    stream.recv.onReset = (code) => {
+      state = "done";
+      session?.finish({ code, reason: "CONNECT stream reset", remote: true });
+    };
+    for (const c of first) feed(c);
+    if (endedAlready) ended();
   }
 
-  private async request(stream: BidiStream, block: Uint8Array, rest: Uint8Array[], ended: boolean): Promise<void> {
+  private respond(stream: BidiStream, status: number, extra: Array<[string, string]> = [], fin = true): undefined {
+    stream.send.write(encodeFrame(Frame.Headers, encodeFieldSection([[":status", String(status)], ...extra])));
+    if (fin) stream.send.end();
+    return undefined;
+  }
+
+  /** Vet a request's head; a WebTransport session if it was accepted, undefined otherwise. */
+  private async request(stream: BidiStream, block: Uint8Array): Promise<WebTransportSession | undefined> {
     let fields;
     try {
-      fields = decodeFieldSection(block, 64 * 1024);
+      fields = decodeFieldSection(block, this.maxHeaderSize);
     } catch (e) {
       const code = e instanceof QpackError ? H3Error.QpackDecompressionFailed : H3Error.MessageError;
-      return this.error(code, e instanceof Error ? e.message : String(e));
+      this.error(code, messageOf(e));
+      return undefined;
     }
     const headers = new Map<string, string>();
     for (const [k, v] of fields) {
@@ -226,7 +332,7 @@ export class H3Connection<T> {
     const protocol = headers.get(":protocol");
     const path = headers.get(":path");
     const authority = headers.get(":authority");
-    if (method === undefined || path === undefined && method !== "CONNECT") return this.malformed(stream, "missing pseudo-headers");
+    if (method === undefined || (path === undefined && method !== "CONNECT")) return this.malformed(stream, "missing pseudo-headers");
     if (method !== "CONNECT") return this.respond(stream, 405, [["allow", "CONNECT"]]);
     if (protocol === undefined) return this.respond(stream, 400); // a classic CONNECT tunnel: not offered here
     if (protocol !== "webtransport") return this.respond(stream, 501);
@@ -244,7 +350,7 @@ export class H3Connection<T> {
     if (!decision.ok) {
       this.respond(stream, decision.status);
       this.early.delete(stream.id);
-      return;
+      return undefined;
     }
     const extra: Array<[string, string]> = [["sec-webtransport-http3-draft", "draft02"]];
     if (decision.protocol !== undefined) extra.push(["wt-protocol", `"${decision.protocol}"`]);
@@ -256,79 +362,29 @@ export class H3Connection<T> {
     this.opts.onSession(session, decision.value);
     for (const f of this.early.get(stream.id) ?? []) f();
     this.early.delete(stream.id);
-    this.capsules(stream, session, rest, ended);
+    return session;
   }
 
-  private malformed(stream: BidiStream, why: string): void {
+  private malformed(stream: BidiStream, why: string): undefined {
     this.opts.log.info({ reason: why }, "malformed HTTP/3 request");
     stream.send.reset(H3Error.MessageError);
     stream.recv.stop(H3Error.MessageError);
+    return undefined;
   }
 
-  /** After the 200: DATA frames on the CONNECT stream carry capsules until it closes. */
-  private capsules(stream: BidiStream, session: WebTransportSession, rest: Uint8Array[], ended: boolean): void {
-    let frames: Uint8Array = rest.length > 0 ? Buffer.concat(rest) : new Uint8Array(0);
-    let body: Uint8Array = new Uint8Array(0);
-    const parse = (): void => {
-      const r = new Reader(frames);
-      for (;;) {
-        const start = r.pos;
-        try {
-          const f = readFrame(r, this.opts.maxFrame);
-          if (f.type === Frame.Data) body = body.length === 0 ? f.payload : Buffer.concat([body, f.payload]);
-        } catch (e) {
-          if (!(e instanceof ShortRead)) throw e;
-          frames = frames.slice(start);
-          break;
-        }
-      }
-      const c = new Reader(body);
-      for (;;) {
-        const start = c.pos;
-        try {
-          const type = Number(c.varBig()); // GREASE capsule types are 62-bit
-          const payload = c.bytes(c.varint());
-          if (type === Capsule.CloseSession) {
-            const p = new Reader(payload);
-            const code = ((p.u8() << 24) | (p.u8() << 16) | (p.u8() << 8) | p.u8()) >>> 0;
-            session.finish({ code, reason: Buffer.from(p.rest()).toString("utf8"), remote: true });
-            stream.send.end();
-          }
-          // DRAIN and unknown capsules need no action.
-        } catch (e) {
-          if (!(e instanceof ShortRead)) throw e;
-          body = body.slice(start);
-          return;
-        }
-      }
-    };
-    const guarded = (): void => {
-      try {
-        parse();
-      } catch (e) {
-        if (e instanceof DecodeError || e instanceof H3ProtocolError) this.error(H3Error.MessageError, e.message);
-      }
-    };
-    stream.recv.onData = (chunk) => {
-      frames = frames.length === 0 ? chunk : Buffer.concat([frames, chunk]);
-      guarded();
-    };
-    stream.recv.onEnd = () => session.finish({ code: 0, reason: "", remote: true });
-    stream.recv.onReset = (code) => session.finish({ code, reason: "CONNECT stream reset", remote: true });
-    guarded();
-    if (ended) session.finish({ code: 0, reason: "", remote: true });
-  }
-
-  /** Send a stream to its session; hold it briefly if the CONNECT is still being answered. */
-  private route(sessionId: number, deliver: (s: WebTransportSession) => void, refuse: () => void): void {
+  /** Send a stream to its session; hold it (paused, bounded) if the CONNECT is still being answered. */
+  private route(sessionId: number, recv: RecvStream, deliver: (s: WebTransportSession) => void, refuse: () => void): void {
     const s = this.sessions.get(sessionId);
     if (s !== undefined) return deliver(s);
     const waiting = this.early.get(sessionId) ?? [];
     if (waiting.length >= 64 || this.early.size >= 16) return refuse();
+    recv.pause();
     waiting.push(() => {
       const now = this.sessions.get(sessionId);
-      if (now) deliver(now);
-      else refuse();
+      if (now === undefined) return refuse();
+      // resume() only schedules a read, so the session's handlers are in place before data flows.
+      recv.resume();
+      deliver(now);
     });
     this.early.set(sessionId, waiting);
   }
