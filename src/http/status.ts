@@ -8,6 +8,7 @@ import type { IncomingMessage } from "node:http";
 import { AuthError, canSubscribe, type Authenticator } from "../auth/authorize.js";
 import type { Config } from "../config/types.js";
 import type { RelayStats } from "../relay/stats.js";
+import { withBearer } from "../util/bearer.js";
 import { json, text, type Router } from "./router.js";
 
 export interface StatusSource {
@@ -76,7 +77,8 @@ export function snapshot(src: StatusSource, started: number): StatusSnapshot {
 
 /** undefined when the caller may read the status; otherwise the status and reason to refuse with. */
 async function mayRead(req: IncomingMessage, url: URL, auth: Authenticator): Promise<{ status: number; message: string } | undefined> {
-  const token = bearer(req) ?? url.searchParams.get("jwt") ?? "";
+  // The same token sources as every other route: ?jwt= or Authorization: Bearer (the query wins).
+  const token = withBearer(url, req.headers.authorization).searchParams.getAll("jwt").filter((t) => t !== "").at(-1) ?? "";
   if (token === "") {
     if (isLoopback(req.socket.remoteAddress)) return undefined;
     return { status: 401, message: "relay status needs a token that may subscribe to the whole relay (or a loopback client)" };
@@ -91,13 +93,6 @@ async function mayRead(req: IncomingMessage, url: URL, auth: Authenticator): Pro
     if (e instanceof AuthError) return { status: e.status, message: e.message };
     throw e;
   }
-}
-
-function bearer(req: IncomingMessage): string | undefined {
-  const h = req.headers.authorization;
-  if (h === undefined) return undefined;
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  return m?.[1];
 }
 
 export function isLoopback(address: string | undefined): boolean {
