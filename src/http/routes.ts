@@ -1,6 +1,7 @@
 // The relay's HTTP routes on its TCP port: certificate bootstrap for http:// clients, health and
 // readiness for load balancers, and read-only views of the origin (/announced, /fetch) with the
 // same authorisation as sessions.
+import type { Logger } from "../util/log.js";
 import { Code } from "../session/error.js";
 import { withBearer } from "../util/bearer.js";
 import type { Authenticator } from "../auth/authorize.js";
@@ -24,6 +25,7 @@ export interface RouteContext {
   sessions(): number;
   /** Cluster peers for /api/status, once clustering provides them. */
   peers?(): readonly { url: string; connected: boolean }[];
+  log?: Logger;
 }
 
 const FETCH_SHAPE = "expected /fetch/<broadcast path>/<track>[?group=N|latest]";
@@ -84,6 +86,7 @@ export function registerRoutes(router: Router, ctx: RouteContext): void {
       return text(res, 404, `track not found: the broadcast's publisher has no track ${JSON.stringify(trackName)} (or did not answer within ${TRACK_PROBE_MS} ms)\n`);
     }
     ctx.origin.stats.fetches++;
+    ctx.log?.debug({ path: broadcast, track: trackName, group: groupParam ?? "latest" }, "http fetch");
     const group = await pickGroup(track, groupParam === null || groupParam === "latest" ? undefined : Number(groupParam), ctx.config.http.fetch_timeout);
     if (group === undefined) return text(res, 404, "group not found\n");
     await waitDone(group, ctx.config.http.fetch_timeout);

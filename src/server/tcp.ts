@@ -25,6 +25,7 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
     config,
     ready: () => !ctx.draining,
     sessions: () => ctx.sessions.size,
+    log,
   });
 
   // With an operations listener, /metrics lives there only; without one, loopback clients may read it here.

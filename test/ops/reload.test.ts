@@ -125,6 +125,10 @@ test("JSON log lines never repeat a key and never carry the token", async () => 
   const opened = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o.msg === "session opened");
   assert.ok(opened.length >= 3);
   for (const o of opened) for (const k of ["session", "transport", "protocol", "remote", "root"]) assert.ok(k in o, `session opened has ${k}`);
+  // After the reload to level debug, a new viewer's subscription is logged with its path and track.
+  const subscribed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.msg === "subscribed");
+  assert.ok(subscribed !== undefined && subscribed.path === "live" && subscribed.track === "video", "a debug line for the subscription");
+  assert.ok(lines.some((l) => l.includes('"msg":"announces requested"')), "a debug line for the announce request");
   const closed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.msg === "session closed");
   assert.ok(closed !== undefined);
   for (const k of ["duration_ms", "code", "bytes_in", "bytes_out", "transport", "protocol", "remote", "root"]) assert.ok(k in closed, `session closed has ${k}: ${JSON.stringify(closed)}`);

@@ -191,7 +191,7 @@ export class Ingest {
     // A second active for the same path is a restart: the origin swaps it in atomically.
     const b = s.origin.announce(abs, new LiteSource(this, rel), chain);
     this.byPath.set(rel, b);
-    s.peerLog.write("info", { path: clip(abs), restart: old !== undefined }, "broadcast announced");
+    s.peerLog.write("debug", { path: clip(abs), restart: old !== undefined }, "broadcast announced");
   }
 
   private deactivate(suffix: string): void {
@@ -199,7 +199,7 @@ export class Ingest {
     if (b === undefined) return; // never accepted (refused, or a loop)
     this.byPath.delete(suffix);
     b.close();
-    this.s.peerLog.write("info", { path: clip(b.path) }, "broadcast ended");
+    this.s.peerLog.write("debug", { path: clip(b.path) }, "broadcast ended");
   }
 
   private unannounceAll(): void {

@@ -54,6 +54,7 @@ export class Serve {
     const v = s.version;
     const root = s.grant.root;
     const abs = join(root, req.prefix);
+    s.peerLog.write("debug", { path: clip(abs) }, "announces requested");
     const excluded = (b: Broadcast): boolean => (req.excludeHop !== 0n && b.hops.includes(req.excludeHop)) || (s.peerOrigin !== 0n && b.hops.includes(s.peerOrigin));
     const filter = (b: Broadcast): boolean => {
       if (s.ingest.owns(b) || excluded(b) || b.hops.length >= MAX_HOPS) return false;
@@ -119,6 +120,7 @@ export class Serve {
   async track(stream: BidiStream, req: TrackRequest): Promise<void> {
     const track = this.resolve(stream, req.broadcast, req.track);
     if (track === undefined) return;
+    this.s.peerLog.write("debug", { path: clip(req.broadcast), track: clip(req.track) }, "track info requested");
     try {
       const info = await track.trackInfo();
       send(stream.send, (w) => new TrackInfo(info.priority, info.ordered, info.maxLatency, info.timescale).encode(w, this.s.version));
@@ -145,8 +147,12 @@ export class Serve {
       if (this.subs.get(msg.id) === d) this.subs.delete(msg.id);
     });
     this.subs.set(msg.id, down);
+    s.peerLog.write("debug", { path: clip(msg.broadcast), track: clip(msg.track), id: msg.id }, "subscribed");
     const gone = (code?: number): void => {
-      if (this.subs.get(msg.id) === down) this.subs.delete(msg.id);
+      if (this.subs.get(msg.id) === down) {
+        this.subs.delete(msg.id);
+        s.peerLog.write("debug", { path: clip(msg.broadcast), track: clip(msg.track), id: msg.id, code }, "unsubscribed");
+      }
       down.unsubscribe(code);
     };
     follow(
@@ -186,6 +192,7 @@ export class Serve {
     if (track === undefined) return;
     this.s.origin.stats.fetches++;
     const group = track.fetch(req.group);
+    this.s.peerLog.write("debug", { path: clip(req.broadcast), track: clip(req.track), group: req.group, found: group !== undefined }, "fetch");
     if (group === undefined) return refuse(stream, Code.NotFound);
     const timer = setTimeout(() => pump.abort(Code.Timeout), s.limits.fetch_timeout);
     timer.unref();
