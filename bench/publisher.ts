@@ -13,11 +13,13 @@ const perGroup = Math.max(1, Math.round((Number(groupMs) / 1000) * Number(fps)))
 const interval = 1000 / Number(fps);
 
 // The client reports its own connection closing (our exit) as an error; anything else still shows.
-const error = console.error.bind(console);
-console.error = (...args: unknown[]) => {
-  if (/^publish error/.test(String(args[0])) && /Connection closed: 0/.test(args.map(String).join(" "))) return;
-  error(...args);
-};
+for (const k of ["log", "warn", "error"] as const) {
+  const orig = console[k].bind(console);
+  console[k] = (...args: unknown[]) => {
+    if (/Connection closed: 0/.test(args.map(String).join(" "))) return;
+    orig(...args);
+  };
+}
 
 const conn = await connect(`http://127.0.0.1:${port}${root}`);
 const pub = publish(conn, broadcast, track);

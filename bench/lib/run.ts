@@ -159,5 +159,5 @@ export let lastProfile: string | undefined;
 async function initViewers(c: ChildProcess, transport: Transport, port: number, count: number): Promise<{ connected: number; failed: number }> {
   const init: ViewersInit = { transport, port, root: "/anon", broadcast: "bench", track: "video", count };
   c.send({ cmd: "init", init });
-  return message(c, (m) => (m.ready ? { connected: Number(m.connected), failed: Number(m.failed) } : undefined), 30_000 + count * 200, `${count} ${transport} viewers to connect`);
+  return message(c, (m) => (m.ready ? { connected: Number(m.connected), failed: Number(m.failed) } : undefined), 60_000 + count * 500, `${count} ${transport} viewers to connect`);
 }

@@ -7,15 +7,16 @@ import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../
 import type { HostPort, Native, NativeConnection } from "./native.js";
 import { streamErrorCode } from "./native.js";
 import { QuicRecvHalf, QuicSendHalf, type StreamHost } from "./stream.js";
+import { BATCH_PACKETS, MAX_PACKET, type UdpSender } from "./udp-batch.js";
 
 export interface PacketSink {
-  send(packet: Uint8Array, to: HostPort): void;
+  /** The endpoint's socket writer: packets are written into its buffer and sent in batches. */
+  readonly udp: UdpSender;
   /** The connection is gone: forget its ids. */
   closed(conn: QuicConnection): void;
 }
 
 const READ_BUF = Buffer.allocUnsafe(1 << 20); // reused for every stream read
-const MAX_PACKET = 1500;
 
 export class QuicConnection implements Session, StreamHost {
   readonly transport = "quic" as const;
@@ -161,17 +162,28 @@ export class QuicConnection implements Session, StreamHost {
       for (let d = c.dgramRecvVec(); d !== null; d = c.dgramRecvVec()) this.onDatagram?.(d);
       this.wakeOpeners();
     }
+    // Packets go into the endpoint's shared buffer at consecutive offsets, then out in batches:
+    // no allocation per packet here, and one socket call per batch with the native helper.
+    const udp = this.sink.udp;
+    let count = 0;
+    let off = 0;
     for (;;) {
-      const out = Buffer.allocUnsafe(MAX_PACKET);
+      if (count === BATCH_PACKETS) {
+        udp.flush(count, this.remoteAddr);
+        count = 0;
+        off = 0;
+      }
       let r: ReturnType<NativeConnection["send"]>;
       try {
-        r = c.send(out);
+        r = c.send(udp.buf.subarray(off, off + MAX_PACKET));
       } catch {
         break;
       }
       if (r === null) break;
-      this.sink.send(out.subarray(0, r[0]), r[1].to);
+      udp.lengths[count++] = r[0];
+      off += r[0];
     }
+    udp.flush(count, this.remoteAddr);
     if (c.isClosed()) return this.finish();
     const t = c.timeout();
     clearTimeout(this.timer);

@@ -8,6 +8,7 @@ import type { QuicConfig } from "../../config/types.js";
 import type { Logger } from "../../util/log.js";
 import { QuicConnection, type PacketSink } from "./connection.js";
 import { loadNative, type HostPort, type Native, type NativeConfig } from "./native.js";
+import { loadBatchAddon, UdpSender } from "./udp-batch.js";
 
 export interface QuicEndpointOptions {
   host: string;
@@ -18,6 +19,8 @@ export interface QuicEndpointOptions {
   /** Transport settings; admission (Retry, handshake caps) comes separately. */
   quic: Omit<QuicConfig, "retry">;
   log: Logger;
+  /** Use the native batch-send helper when it was built (default); false forces node:dgram. */
+  batchSend?: boolean;
 }
 
 export interface ConnectOptions {
@@ -31,6 +34,8 @@ export interface ConnectOptions {
   insecure?: boolean;
 }
 
+let helperNoted = false;
+
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
 export class QuicEndpoint implements PacketSink {
@@ -38,6 +43,8 @@ export class QuicEndpoint implements PacketSink {
   private readonly routes = new Map<string, QuicConnection>();
   private serverConfig: NativeConfig | undefined;
   private local!: HostPort;
+  /** The UDP send path every connection of this endpoint flushes into (set once bound). */
+  udp!: UdpSender;
 
   private constructor(
     private readonly native: Native,
@@ -59,6 +66,11 @@ export class QuicEndpoint implements PacketSink {
       });
     });
     ep.local = { host: opts.host, port: socket.address().port };
+    ep.udp = new UdpSender(socket, v6, opts.batchSend === false ? null : loadBatchAddon());
+    if (opts.batchSend !== false && !ep.udp.usesHelper && !helperNoted) {
+      helperNoted = true;
+      opts.log.info("UDP batch-send helper not built (native/build.mjs at install): QUIC sends through node:dgram");
+    }
     ep.tuneBuffers();
     if (opts.alpns !== undefined && opts.cert !== undefined) ep.setCertificate(opts.cert.certPem, opts.cert.keyPem);
     socket.on("message", (msg, rinfo) => ep.receive(msg, { host: rinfo.address, port: rinfo.port }));
@@ -181,7 +193,7 @@ export class QuicEndpoint implements PacketSink {
 
   send(packet: Uint8Array, to: HostPort): void {
     // Connections may still be draining (timers) after the socket closed: drop their packets.
-    if (this.shut) return;
+    if (this.shut || this.udp.shut) return;
     this.socket.send(packet, to.port, to.host);
   }
 
@@ -193,6 +205,7 @@ export class QuicEndpoint implements PacketSink {
     for (const c of new Set(this.routes.values())) c.close(0, "endpoint closing");
     await new Promise((r) => setTimeout(r, 20));
     this.shut = true;
+    this.udp.shut = true;
     await new Promise<void>((r) => this.socket.close(() => r()));
   }
 }

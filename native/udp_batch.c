@@ -1,0 +1,171 @@
+/*
+ * Optional helper for the relay's QUIC send path: hand a connection's packets to the kernel in
+ * one sendmmsg(2) call, with runs of equal-size packets as one UDP GSO send (UDP_SEGMENT), on the
+ * file descriptor of node:dgram's own socket. Built at install time by native/build.mjs; without
+ * it the relay sends each packet through node:dgram.
+ *
+ *   sendBatch(fd, buf, lengths, count, addr, gso) -> packets sent (>= 0) or -errno
+ *     buf      packets at consecutive offsets; lengths[i] is packet i's size
+ *     addr     a sockaddr from makeAddr()
+ *     gso      1 to use UDP_SEGMENT for runs of equal-size packets, 0 for plain sendmmsg
+ *   makeAddr(host, port, v6socket) -> Buffer (sockaddr_in or sockaddr_in6), or throws
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <node_api.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+#define MAX_MSGS 64
+#define MAX_SEGS 64
+#define MAX_GSO_BYTES 65000
+
+static napi_value fail(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "sendBatch: 6 arguments");
+  int32_t fd, count, gso;
+  void *buf, *addr;
+  size_t buflen, addrlen, lenbytes;
+  napi_typedarray_type type;
+  void *lens_data;
+  napi_value ab;
+  size_t lens_off;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) return fail(env, "fd");
+  if (napi_get_buffer_info(env, argv[1], &buf, &buflen) != napi_ok) return fail(env, "buf");
+  if (napi_get_typedarray_info(env, argv[2], &type, &lenbytes, &lens_data, &ab, &lens_off) != napi_ok || type != napi_uint32_array) return fail(env, "lengths");
+  if (napi_get_value_int32(env, argv[3], &count) != napi_ok) return fail(env, "count");
+  if (napi_get_buffer_info(env, argv[4], &addr, &addrlen) != napi_ok) return fail(env, "addr");
+  if (napi_get_value_int32(env, argv[5], &gso) != napi_ok) return fail(env, "gso");
+  const uint32_t *lens = (const uint32_t *)lens_data;
+  if (count < 0 || (size_t)count > lenbytes) return fail(env, "count exceeds lengths");
+
+  struct mmsghdr msgs[MAX_MSGS];
+  struct iovec iovs[MAX_MSGS];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctrl[MAX_MSGS];
+  int firsts[MAX_MSGS + 1];
+  int sent_total = 0;
+  size_t off = 0;
+  int i = 0;
+  while (i < count) {
+    int m = 0;
+    size_t batch_start_off = off;
+    (void)batch_start_off;
+    while (i < count && m < MAX_MSGS) {
+      uint32_t seg = lens[i];
+      int n = 1;
+      size_t bytes = seg;
+      if (gso) {
+        /* A GSO run: equal sizes, the last one may be shorter. */
+        while (i + n < count && n < MAX_SEGS && bytes + lens[i + n] <= MAX_GSO_BYTES && lens[i + n] <= seg) {
+          bytes += lens[i + n];
+          n++;
+          if (lens[i + n - 1] < seg) break;
+        }
+      }
+      if (off + bytes > buflen) return fail(env, "lengths exceed buf");
+      memset(&msgs[m], 0, sizeof(msgs[m]));
+      iovs[m].iov_base = (char *)buf + off;
+      iovs[m].iov_len = bytes;
+      msgs[m].msg_hdr.msg_name = addr;
+      msgs[m].msg_hdr.msg_namelen = (socklen_t)addrlen;
+      msgs[m].msg_hdr.msg_iov = &iovs[m];
+      msgs[m].msg_hdr.msg_iovlen = 1;
+      if (n > 1) {
+        msgs[m].msg_hdr.msg_control = ctrl[m].buf;
+        msgs[m].msg_hdr.msg_controllen = sizeof(ctrl[m].buf);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t s16 = (uint16_t)seg;
+        memcpy(CMSG_DATA(cm), &s16, sizeof(s16));
+      }
+      firsts[m] = n;
+      off += bytes;
+      i += n;
+      m++;
+    }
+    int done = 0;
+    while (done < m) {
+      int r = sendmmsg(fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        if (sent_total > 0) return ({ napi_value v; napi_create_int32(env, sent_total, &v); v; });
+        napi_value v;
+        napi_create_int32(env, -e, &v);
+        return v;
+      }
+      for (int k = done; k < done + r; k++) sent_total += firsts[k];
+      done += r;
+      if (r == 0) break;
+    }
+    if (done < m) break;
+  }
+  napi_value v;
+  napi_create_int32(env, sent_total, &v);
+  return v;
+}
+
+static napi_value make_addr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return fail(env, "makeAddr: 3 arguments");
+  char host[64];
+  size_t hl;
+  int32_t port;
+  bool v6sock;
+  if (napi_get_value_string_utf8(env, argv[0], host, sizeof(host), &hl) != napi_ok) return fail(env, "host");
+  if (napi_get_value_int32(env, argv[1], &port) != napi_ok) return fail(env, "port");
+  if (napi_get_value_bool(env, argv[2], &v6sock) != napi_ok) return fail(env, "v6socket");
+  napi_value out;
+  void *data;
+  if (v6sock) {
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)port);
+    char mapped[80];
+    const char *h = host;
+    if (strchr(host, ':') == NULL) {
+      strcpy(mapped, "::ffff:");
+      strncat(mapped, host, sizeof(mapped) - 8);
+      h = mapped;
+    }
+    if (inet_pton(AF_INET6, h, &a.sin6_addr) != 1) return fail(env, "not an IPv6 address");
+    if (napi_create_buffer_copy(env, sizeof(a), &a, &data, &out) != napi_ok) return fail(env, "alloc");
+  } else {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) return fail(env, "not an IPv4 address");
+    if (napi_create_buffer_copy(env, sizeof(a), &a, &data, &out) != napi_ok) return fail(env, "alloc");
+  }
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value f;
+  napi_create_function(env, "sendBatch", NAPI_AUTO_LENGTH, send_batch, NULL, &f);
+  napi_set_named_property(env, exports, "sendBatch", f);
+  napi_create_function(env, "makeAddr", NAPI_AUTO_LENGTH, make_addr, NULL, &f);
+  napi_set_named_property(env, exports, "makeAddr", f);
+  return exports;
+}
