@@ -46,7 +46,7 @@ test("a full token publishes and subscribes under its root", async () => {
   const sub = await connect(relay.url("room", jwt));
   await waitAnnounced(sub, "cam");
   const r = subscribe(sub, "cam", "video");
-  await new Promise((res) => setTimeout(res, 200));
+  await p.waitSubscribed();
   p.group(["authorised"]);
   assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "authorised");
   pub.close();

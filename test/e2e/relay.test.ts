@@ -3,10 +3,26 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startTestRelay } from "../util/relay.js";
 import * as Moq from "@moq/net";
-import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
+import { connect, publish, subscribe, waitAnnounced, within, type Publisher } from "../util/moq.js";
 
 const relay = await startTestRelay();
 after(() => relay.close());
+
+/**
+ * Resolve once the publisher was asked for the track and the relay has `n` viewers on `path`'s
+ * video track: the events a live publish must wait for (a group written earlier would be skipped
+ * by a viewer that joins after it).
+ */
+async function viewers(p: Publisher, path: string, n = 1): Promise<void> {
+  await p.waitSubscribed();
+  await within(
+    (async () => {
+      while ((relay.origin.lookup(path)?.track("video").viewerCount ?? 0) < n) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    5000,
+    `${n} viewer(s) of ${path} at the relay`,
+  );
+}
 
 function frames(group: number, n: number): Uint8Array[] {
   return Array.from({ length: n }, (_, i) => new TextEncoder().encode(`group ${group} frame ${i} ${"x".repeat(i * 37)}`));
@@ -21,8 +37,8 @@ test("a publisher's frames reach two subscribers byte-identical and in order ove
   await waitAnnounced(subA, "bbb");
   const a = subscribe(subA, "bbb", "video");
   const b = subscribe(subB, "bbb", "video");
-  // Give the subscriptions a moment to reach the publisher, then publish 5 groups of 10 frames.
-  await new Promise((r) => setTimeout(r, 300));
+  // Once both subscriptions reached the relay, publish 5 groups of 10 frames.
+  await viewers(p, "anon/bbb", 2);
   // The first group fixes where a live viewer starts; after it, groups may arrive in any order
   // (each is its own stream, newest first), so compare the rest by sequence.
   p.group(frames(0, 10));
@@ -48,14 +64,14 @@ test("a late subscriber receives the latest group from its first frame", async (
   const early = await connect(relay.url("anon"));
   await waitAnnounced(early, "late");
   const e = subscribe(early, "late", "video");
-  await new Promise((r) => setTimeout(r, 200));
+  await viewers(p, "anon/late");
   p.group(["g0"]);
   const open = p.group(["g1 f0", "g1 f1"], true);
   assert.equal((await e.nextGroup()).sequence, 0);
   // Group 1 is still open when the late viewer arrives.
   const late = await connect(relay.url("anon"));
   const l = subscribe(late, "late", "video");
-  await new Promise((r) => setTimeout(r, 300));
+  await viewers(p, "anon/late", 2);
   open.writeString("g1 f2");
   open.close();
   p.group(["g2"]);
@@ -82,7 +98,7 @@ test("a moq-lite-04 publisher is watched by a moq-lite-05 viewer", async () => {
   const viewer = await connect(relay.url("anon"));
   await waitAnnounced(viewer, "old-client");
   const r = subscribe(viewer, "old-client", "video");
-  await new Promise((res) => setTimeout(res, 300));
+  await viewers(p, "anon/old-client");
   p.group(["from lite-04"]);
   const got = await r.nextGroup();
   assert.equal(Buffer.from(got.frames[0]).toString(), "from lite-04");
@@ -121,7 +137,7 @@ for (const protocol of ["moq-lite-03", "moql"]) {
     const viewer = await connect(relay.url("anon"));
     await waitAnnounced(viewer, name);
     const r = subscribe(viewer, name, "video");
-    await new Promise((res) => setTimeout(res, 300));
+    await viewers(p, `anon/${name}`);
     p.group([`hello over ${protocol}`]);
     assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), `hello over ${protocol}`);
     pub.close();
@@ -136,7 +152,7 @@ test("a legacy moq-lite-02 viewer watches a moq-lite-05 publisher", async () => 
   assert.equal(viewer.version, "moq-lite-02");
   await waitAnnounced(viewer, "to-legacy");
   const r = subscribe(viewer, "to-legacy", "video");
-  await new Promise((res) => setTimeout(res, 300));
+  await viewers(p, "anon/to-legacy");
   p.group(["new to old"]);
   assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "new to old");
   pub.close();
@@ -149,7 +165,7 @@ test("GET /fetch returns the latest cached group's frames", async () => {
   const viewer = await connect(relay.url("anon"));
   await waitAnnounced(viewer, "fetchable");
   const r = subscribe(viewer, "fetchable", "video");
-  await new Promise((res) => setTimeout(res, 300));
+  await viewers(p, "anon/fetchable");
   p.group(["one", "two"]);
   await r.nextGroup();
   const res = await fetch(relay.url("fetch/anon/fetchable/video"));
@@ -168,7 +184,7 @@ test("a viewer fetches one cached group over the FETCH stream", async () => {
   const viewer = await connect(relay.url("anon"));
   await waitAnnounced(viewer, "fetch-wire");
   const live = subscribe(viewer, "fetch-wire", "video");
-  await new Promise((res) => setTimeout(res, 300));
+  await viewers(p, "anon/fetch-wire");
   p.group(["cached a", "cached b"]);
   p.group(["newer"]);
   await live.nextGroup();

@@ -4,7 +4,7 @@ import { Origin } from "../../src/relay/origin.js";
 import { LiteSession, type LiteGrant } from "../../src/session/lite/session.js";
 import { alpnFor, type Version } from "../../src/session/lite/version.js";
 import type { CloseInfo } from "../../src/transport/session.js";
-import { silentLogger } from "../../src/util/log.js";
+import { silentLogger, type Logger } from "../../src/util/log.js";
 import { FakeClient } from "./client.js";
 import { sessionPair, type MemSession, type PairOptions } from "./pair.js";
 
@@ -52,7 +52,7 @@ export class TestRelay {
   }
 
   constructor(
-    readonly opts: { cache?: Partial<CacheConfig>; limits?: Partial<LimitsConfig>; versions?: string[] } = {},
+    readonly opts: { cache?: Partial<CacheConfig>; limits?: Partial<LimitsConfig>; versions?: string[]; log?: Logger } = {},
   ) {
     this.origin = new Origin({ cache: { max_bytes: 64 << 20, max_age: 30_000, linger: 0, ...opts.cache }, limits: { ...LIMITS, ...opts.limits } });
   }
@@ -71,7 +71,7 @@ export class TestRelay {
       grant,
       origin: this.origin,
       config: { limits: { ...LIMITS, ...this.opts.limits }, server: { versions: this.opts.versions ?? ["moq-lite-05", "moq-lite-04", "moq-lite-03", "moql"] } },
-      log: silentLogger(),
+      log: this.opts.log ?? silentLogger(),
       hopId: RELAY_HOP,
       authorize: o.authorize,
     });

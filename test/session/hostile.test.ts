@@ -1,6 +1,7 @@
 // Hostile clients over the in-memory transport: what a stranger can make the relay hold or do
 // per session. (Memory on real sockets, measured on the relay process: test/e2e/hostile.test.ts.)
 import { test } from "node:test";
+import { Writable } from "node:stream";
 import assert from "node:assert/strict";
 import { Writer } from "../../src/util/bytes.js";
 import { Fetch } from "../../src/session/lite/fetch.js";
@@ -9,6 +10,7 @@ import { Bidi } from "../../src/session/lite/stream.js";
 import { TrackRequest } from "../../src/session/lite/track.js";
 import { Version } from "../../src/session/lite/version.js";
 import type { BidiStream } from "../../src/transport/session.js";
+import { createLogger } from "../../src/util/log.js";
 import { until, type SubscribeRequest } from "./client.js";
 import { TestRelay, type Connected } from "./harness.js";
 
@@ -116,4 +118,32 @@ test("FETCH: at most max_fetches_per_session at once, each reset with Timeout af
   const results = await Promise.all([0, 1, 2].map(() => c.client.fetch("b", "video", 0)));
   const codes = results.map((r) => r.reset ?? -1).sort((a, b) => a - b);
   assert.deepEqual(codes, [3, 3, 11], "two time out, the third is over the cap");
+});
+
+test("a session spamming GOAWAYs and refused requests writes a bounded number of log lines, with clipped strings", async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split("\n").filter((l) => l !== ""));
+      done();
+    },
+  });
+  const relay = new TestRelay({ log: createLogger({ level: "debug", format: "json" }, sink), limits: { max_subscriptions_per_session: 1 } });
+  t.after(() => relay.close());
+  const c = await relay.connect({ grant: { subscribe: ["open"] } });
+  const long = `https://x.example/${"a".repeat(8000)}`;
+  const v = Version.Lite05;
+  for (let i = 0; i < 500; i++) {
+    const s = await c.transport.openBidi();
+    s.recv.onData = () => undefined;
+    s.send.write(request(Bidi.Goaway, (w) => new Goaway(long).encode(w, v)));
+    // A request outside the grant: refused, logged.
+    await c.client.trackInfo(`secret/${i}`, "video");
+  }
+  await until(() => c.server.isClosed === false, "the session to stay open");
+  // 1,000 client-driven events: a burst of 20 and about one a second after that.
+  assert.ok(lines.length <= 40, `${lines.length} log lines`);
+  assert.ok(lines.length >= 10, "the first ones are logged");
+  assert.ok(lines.every((l) => l.length < 1200), "client strings are clipped");
+  assert.ok(lines.some((l) => l.includes('"suppressed"')) || lines.length <= 21);
 });
