@@ -26,7 +26,7 @@ export function setupStatus(settings: Settings): void {
     if (denied > 0 && denied++ % 5 !== 0) return;
     const headers: Record<string, string> = {};
     if (settings.token() !== "") headers.Authorization = `Bearer ${settings.token()}`;
-    const res = await fetch(new URL("/api/status", settings.url().origin.replace(/^https:/, location.protocol)), { headers, cache: "no-store" });
+    const res = await fetch(new URL("/api/status", settings.url().origin), { headers, cache: "no-store" });
     if (!res.ok) {
       denied = denied === 0 ? 1 : denied;
       info.hidden = true;

@@ -86,7 +86,6 @@ export function setupWatch(settings: Settings): void {
     setText("watch-prefix", `/${root}`);
     const target = new URL(`/announced/${root}`, url);
     target.search = url.search;
-    if (target.protocol === "https:" && url.protocol === "http:") target.protocol = "http:";
     const res = await fetch(target, { cache: "no-store" });
     if (!res.ok) {
       render([]);
