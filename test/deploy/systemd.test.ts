@@ -1,10 +1,10 @@
 // systemd/moq-relay.service on Debian 12's systemd 252: only keys it knows, the settings an operator
 // relies on, and its ExecStart run for real as an unprivileged user that reads its files through
 // its group, with the system calls it makes checked against the unit's SystemCallFilter.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadConfig } from "../../src/config/load.js";
 import { selfSigned } from "../../src/transport/tls/certificate.js";
@@ -72,22 +72,23 @@ async function etcMoqRelay(dir: string, gid: number): Promise<{ etc: string; fin
   const etc = join(dir, "etc/moq-relay");
   mkdirSync(join(etc, "tls"), { recursive: true });
   const cert = await selfSigned(["localhost", "127.0.0.1"], 7 * 86_400_000);
-  writeFileSync(join(etc, "tls/cert.pem"), cert.certPem);
-  writeFileSync(join(etc, "tls/key.pem"), cert.keyPem);
+  // The names systemd/certbot-deploy-hook installs.
+  writeFileSync(join(etc, "tls/fullchain.pem"), cert.certPem);
+  writeFileSync(join(etc, "tls/privkey.pem"), cert.keyPem);
   // moq-token writes keys root-owned 0600; the guide then hands them to the group.
   const gen = await command(process.execPath, [join(ROOT, "bin/moq-token.js"), "--key", join(etc, "root.jwk"), "generate"], { timeoutMs: 20_000 });
   assert.equal(gen.code, 0, gen.stderr);
   assert.equal(statSync(join(etc, "root.jwk")).mode & 0o777, 0o600);
   writeFileSync(
     join(etc, "relay.toml"),
-    ['[server]', 'bind = "127.0.0.1:0"', "[tls]", 'cert = "tls/cert.pem"', 'key = "tls/key.pem"', "[auth]", 'key = "root.jwk"', 'public = "anon"', "[log]", 'format = "json"', ""].join("\n"),
+    ['[server]', 'bind = "127.0.0.1:0"', "[tls]", 'cert = "tls/fullchain.pem"', 'key = "tls/privkey.pem"', "[auth]", 'key = "root.jwk"', 'public = "anon"', "[log]", 'format = "json"', ""].join("\n"),
   );
   for (const [p, mode] of [
     ["etc", 0o755],
     ["etc/moq-relay", 0o750],
     ["etc/moq-relay/tls", 0o750],
-    ["etc/moq-relay/tls/cert.pem", 0o640],
-    ["etc/moq-relay/tls/key.pem", 0o640],
+    ["etc/moq-relay/tls/fullchain.pem", 0o640],
+    ["etc/moq-relay/tls/privkey.pem", 0o640],
     ["etc/moq-relay/root.jwk", 0o640],
     ["etc/moq-relay/relay.toml", 0o640],
   ] as const) {
@@ -115,6 +116,44 @@ function serviceEnv(): Record<string, string> {
   return env;
 }
 
+interface UnitProcess {
+  port: number;
+  /** The process group: the relay (and strace, when tracing). */
+  pgid: number;
+  /** The spawned process's exit code (setpriv becomes the relay; strace exits after it). */
+  exited: Promise<number | null>;
+  log(): string;
+}
+
+/** Run the unit's ExecStart as nobody, as systemd would (optionally under strace); wait until it listens. */
+async function startUnit(t: TestContext, etc: string, state: string, trace?: string): Promise<UnitProcess> {
+  const dropped = ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", ...execStart(etc)];
+  const argv = trace !== undefined ? ["strace", "-f", "-qq", "-o", trace, ...dropped] : dropped;
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: state, env: serviceEnv(), stdio: ["ignore", "ignore", "pipe"], detached: true });
+  t.after(() => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let log = "";
+  const port = await within(
+    new Promise<number>((resolve, reject) => {
+      child.stderr.on("data", (d: Buffer) => {
+        log += d.toString();
+        const line = log.split("\n").find((l) => l.includes('"relay listening"'));
+        if (line) resolve((JSON.parse(line) as { port: number }).port);
+      });
+      void exited.then((code) => reject(new Error(`the relay exited (${code}) before listening:\n${log}`)));
+    }),
+    60_000,
+    "the relay to listen",
+  );
+  return { port, pgid: child.pid!, exited, log: () => log };
+}
+
 test(
   "the unit's ExecStart, as an unprivileged user reading its files by group, serves /health and stays inside the syscall filter",
   { skip: process.getuid?.() === 0 && has("setpriv") ? false : "needs root and setpriv to drop to an unprivileged uid" },
@@ -127,36 +166,13 @@ test(
 
     const trace = join(dir, "syscalls.txt");
     const strace = has("strace") && has("systemd-analyze");
-    const dropped = ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", ...execStart(etc)];
-    const argv = strace ? ["strace", "-f", "-qq", "-o", trace, ...dropped] : dropped;
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: state, env: serviceEnv(), stdio: ["ignore", "ignore", "pipe"], detached: true });
-    t.after(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    let log = "";
-    const port = await within(
-      new Promise<number>((resolve, reject) => {
-        child.stderr.on("data", (d: Buffer) => {
-          log += d.toString();
-          const line = log.split("\n").find((l) => l.includes('"relay listening"'));
-          if (line) resolve((JSON.parse(line) as { port: number }).port);
-        });
-        void exited.then((code) => reject(new Error(`the relay exited (${code}) before listening:\n${log}`)));
-      }),
-      60_000,
-      `the relay to listen:\n${log}`,
-    );
+    const { port, exited, pgid } = await startUnit(t, etc, state, strace ? trace : undefined);
     assert.equal((await get(`http://127.0.0.1:${port}/health`)).status, 200);
     // It serves the certificate it could only read through its group.
     assert.equal((await get(`http://127.0.0.1:${port}/certificate.sha256`)).body, fingerprint);
 
     // Stop it as systemd would: SIGTERM to the relay (the process setpriv became).
-    process.kill(-child.pid!, "SIGTERM");
+    process.kill(-pgid, "SIGTERM");
     await within(exited, 20_000, "the relay to exit after SIGTERM");
     if (!strace) return;
 
@@ -188,3 +204,46 @@ test("a key left as moq-token wrote it (root, 0600) stops the unprivileged relay
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /root\.jwk/);
 });
+
+test(
+  "the certbot deploy hook installs a renewed certificate for the moq-relay group only and the running relay reloads it",
+  { skip: process.getuid?.() === 0 && has("setpriv") ? false : "needs root and setpriv" },
+  async (t) => {
+    const dir = tempDir(t, "hook");
+    const { etc, fingerprint } = await etcMoqRelay(dir, NOBODY);
+    const relay = await startUnit(t, etc, dir);
+    const url = `http://127.0.0.1:${relay.port}`;
+    assert.equal((await get(`${url}/certificate.sha256`)).body, fingerprint);
+
+    // What certbot leaves in /etc/letsencrypt/live/<name>: root-only files.
+    const lineage = join(dir, "letsencrypt/live/relay.example.com");
+    mkdirSync(lineage, { recursive: true, mode: 0o700 });
+    const renewed = await selfSigned(["localhost", "127.0.0.1"], 7 * 86_400_000);
+    writeFileSync(join(lineage, "fullchain.pem"), renewed.certPem, { mode: 0o644 });
+    writeFileSync(join(lineage, "privkey.pem"), renewed.keyPem, { mode: 0o600 });
+
+    const group = (await command("getent", ["group", String(NOBODY)], { timeoutMs: 10_000 })).stdout.split(":")[0]!;
+    const hook = await command(join(ROOT, "systemd/certbot-deploy-hook"), [], {
+      timeoutMs: 20_000,
+      env: { RENEWED_LINEAGE: lineage, MOQ_RELAY_TLS_DIR: join(etc, "tls"), MOQ_RELAY_GROUP: group, MOQ_RELAY_RELOAD: `kill -HUP ${relay.pgid}` },
+    });
+    assert.equal(hook.code, 0, hook.stderr);
+    for (const f of ["fullchain.pem", "privkey.pem"]) {
+      const st = statSync(join(etc, "tls", f));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [0, NOBODY, 0o640], `${f}: root:${group} 0640`);
+    }
+    assert.deepEqual(readdirSync(join(etc, "tls")).sort(), ["fullchain.pem", "privkey.pem"], "no temporary files left behind");
+
+    // The relay survived SIGHUP (its default action would end it) and serves the new certificate.
+    await within(
+      (async () => {
+        while ((await get(`${url}/certificate.sha256`)).body !== renewed.fingerprint) await new Promise((r) => setTimeout(r, 100));
+      })(),
+      15_000,
+      "the relay to serve the renewed certificate",
+    );
+    assert.equal((await get(`${url}/health`)).status, 200);
+    process.kill(-relay.pgid, "SIGTERM");
+    assert.equal(await within(relay.exited, 20_000, "the relay to exit after SIGTERM"), 0);
+  },
+);
