@@ -36,6 +36,7 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
     port: config.server.port,
     certs: ctx.certs,
     log,
+    onFailure: (cls) => ctx.counters.acceptFailed("tcp", cls),
     maxConnections: config.limits.max_sessions > 0 ? config.limits.max_sessions + 1024 : 0,
     headTimeout: config.limits.head_timeout,
     upgradeTimeout: config.limits.handshake_timeout,

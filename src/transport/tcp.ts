@@ -40,6 +40,8 @@ export interface TcpOptions {
   maxHeaderSize?: number;
   /** How long an idle keep-alive HTTP connection is kept (ms). Default 5 s. */
   keepAliveTimeout?: number;
+  /** Told of each connection refused by a limit or failed in TLS (for moq_relay_accept_failures_total). */
+  onFailure?: (cls: "limit" | "tls") => void;
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -163,6 +165,7 @@ export class TcpListener {
     if (conn === null || slot === null) {
       conn?.();
       this.refusals.note();
+      this.opts.onFailure?.("limit");
       socket.destroy();
       return;
     }
@@ -216,6 +219,7 @@ export class TcpListener {
     const tls = new TLSSocket(socket, { isServer: true, secureContext: this.opts.certs.secureContext, ALPNProtocols: ["http/1.1"] });
     tls.on("error", (err) => {
       this.opts.log.debug({ err, transport: "tcp" }, "tls error");
+      this.opts.onFailure?.("tls");
       tls.destroy();
     });
     return tls;

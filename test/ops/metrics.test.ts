@@ -1,6 +1,7 @@
 import "../util/polyfill.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { connect as tcpConnect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
@@ -78,6 +79,26 @@ test("GET /metrics on the main port counts sessions, bytes, broadcasts, tracks a
     5000,
     "both sessions to be counted as closed",
   );
+});
+
+test("a broken TLS handshake on the TCP port is counted as an accept failure of class tls", async () => {
+  const sock = tcpConnect(relay.port, "127.0.0.1");
+  sock.on("error", () => undefined);
+  await within(new Promise((r) => sock.once("connect", r)), 5000, "a TCP connection to the relay");
+  // A TLS record header (handshake, TLS 1.0) followed by bytes that are no ClientHello.
+  sock.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  await within(
+    (async () => {
+      for (;;) {
+        const { samples } = await scrape(relay.url("metrics").href);
+        if ((samples.get('moq_relay_accept_failures_total{listener="tcp",class="tls"}') ?? 0) >= 1) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })(),
+    5000,
+    "the TLS failure to be counted",
+  );
+  sock.destroy();
 });
 
 test("/metrics on the main port refuses a client that is not on loopback", async (t) => {
