@@ -112,7 +112,7 @@ export const SCHEMA = {
     websocket: { type: "bool", default: true, doc: "accept QMux over WebSocket on the TCP port" },
     ping_interval: { type: "duration", default: "5s", doc: "WebSocket keep-alive ping interval" },
     fetch_timeout: { type: "duration", default: "30s", min: 1, live: true, doc: "how long /fetch waits for a broadcast or group" },
-    ops_bind: { type: "bind", doc: "separate listener for /health, /ready and /metrics (unset = the main TCP port)" },
+    ops_bind: { type: "bind", doc: "operations listener for /metrics, /health, /ready and /nodes (unset = /metrics on the main port, loopback clients only)" },
     drain_timeout: { type: "duration", default: "30s", live: true, doc: "on SIGTERM, how long sessions get to finish" },
     page: { type: "bool", default: false, doc: "serve the browser page (publish, watch, relay status) at / on the TCP port; on without a config file" },
   },
