@@ -62,32 +62,44 @@ export interface PageOptions {
   dir?: string;
 }
 
-/** Register / and /page/. Throws when the page was never built, so `page = true` fails loudly at start. */
+/**
+ * Register / and /page/. The files are read on the first request (a relay that nobody opens in a
+ * browser, e.g. in tests, never loads them). A checkout that was never built answers / with 503
+ * and the command that builds it.
+ */
 export function registerPage(router: Router, opts: PageOptions): void {
   const dir = opts.dir ?? WEB_DIR;
-  if (!existsSync(join(dir, "index.html"))) {
-    throw new Error(`[http] page = true but the page is not built (${dir}index.html is missing): run npm run build`);
-  }
-  const assets = new Map<string, Asset>();
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    const st = statSync(file);
-    if (!st.isFile() || st.size > MAX_FILE || name === "index.html") continue;
-    const type = TYPES[extname(name)];
-    if (type !== undefined) assets.set(name, asset(readFileSync(file), type));
-  }
-  const template = readFileSync(join(dir, "index.html"), "utf8");
-  let index = { root: "", asset: asset(Buffer.from(template.replaceAll("{{root}}", "")), TYPES[".html"]) };
-  const page = (): Asset => {
+  let loaded: { assets: Map<string, Asset>; template: string } | null | undefined;
+  const load = (): typeof loaded => {
+    if (loaded !== undefined) return loaded;
+    if (!existsSync(join(dir, "index.html"))) return null; // not cached: a later build is picked up
+    const assets = new Map<string, Asset>();
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name);
+      const st = statSync(file);
+      if (!st.isFile() || st.size > MAX_FILE || name === "index.html") continue;
+      const type = TYPES[extname(name)];
+      if (type !== undefined) assets.set(name, asset(readFileSync(file), type));
+    }
+    loaded = { assets, template: readFileSync(join(dir, "index.html"), "utf8") };
+    return loaded;
+  };
+  let index: { root: string; asset: Asset } | undefined;
+  const page = (template: string): Asset => {
     const root = opts.root();
-    if (root !== index.root) index = { root, asset: asset(Buffer.from(template.replaceAll("{{root}}", escapeAttr(root))), TYPES[".html"]) };
+    if (index?.root !== root) index = { root, asset: asset(Buffer.from(template.replaceAll("{{root}}", escapeAttr(root))), TYPES[".html"]) };
     return index.asset;
   };
 
   // "/" is a prefix route in the router (it ends with "/"): answer only the root itself.
-  router.get("/", (req, res, _url, rest) => (rest === "" ? send(req, res, page()) : text(res, 404, LANDING)));
+  router.get("/", (req, res, _url, rest) => {
+    if (rest !== "") return text(res, 404, LANDING);
+    const l = load();
+    if (l == null) return text(res, 503, `the browser page is not built (${dir}index.html is missing): run npm run build\n`);
+    send(req, res, page(l.template));
+  });
   router.get("/page/", (req, res, _url, rest) => {
-    const a = assets.get(rest);
+    const a = load()?.assets.get(rest);
     if (a === undefined) return text(res, 404, "not found\n");
     send(req, res, a);
   });

@@ -7,7 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.js";
-import { LANDING } from "../../src/http/router.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { registerPage } from "../../src/http/page.js";
+import { LANDING, Router } from "../../src/http/router.js";
 import { isLoopback } from "../../src/http/status.js";
 import { signToken, type Claims } from "../../src/token/claims.js";
 import { generateKey, serializeKey } from "../../src/token/key.js";
@@ -109,4 +112,24 @@ test("a non-loopback client without a token is refused", { skip: external === un
 test("loopback addresses", () => {
   for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"]) assert.ok(isLoopback(a), a);
   for (const a of [undefined, "10.0.0.1", "::ffff:10.0.0.1", "::", "128.0.0.1", "fe80::1"]) assert.ok(!isLoopback(a), String(a));
+});
+
+test("a checkout whose page was never built answers / with 503 and the build command", async () => {
+  const router = new Router("*");
+  const empty = mkdtempSync(join(tmpdir(), "moq-unbuilt-"));
+  registerPage(router, { root: () => "anon", dir: `${empty}/` });
+  const server = createServer((req, res) => router.handle(req, res));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const res = await fetch(`${base}/`);
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /not built .*npm run build/);
+    assert.equal((await fetch(`${base}/page/app.js`)).status, 404);
+    assert.equal((await fetch(`${base}/elsewhere`)).status, 404);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(empty, { recursive: true, force: true });
+  }
 });
