@@ -71,14 +71,14 @@ export async function startRelay(opts: { cpuProfDir?: string; set?: string[] } =
     stdio: ["ignore", "ignore", "inherit"],
   });
   track(child);
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // generous: a shared machine can be very busy
   for (;;) {
     if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode} during start-up`);
     const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error("relay did not answer /health within 15 s");
+      throw new Error("relay did not answer /health within 60 s");
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -69,7 +69,7 @@ export async function runRow(spec: RowSpec, load: () => number): Promise<Row> {
   const viewers: ChildProcess[] = [];
   try {
     pub = forkScript("publisher.ts", [String(relay.port), "/anon", "bench", "video", String(frameBytes), String(spec.preset.fps), String(spec.groupMs)]);
-    await message(pub, (m) => m.ready, 15_000, "the publisher to connect");
+    await message(pub, (m) => m.ready, 60_000, "the publisher to connect");
     // Warm the cache (one viewer, two groups), then take the memory baseline; the other viewers
     // join the same processes afterwards.
     for (let i = 0; i < Math.max(1, Math.min(spec.procs, spec.viewers)); i++) viewers.push(forkScript("viewers.ts"));
