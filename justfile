@@ -1,4 +1,13 @@
-# Developer and operator recipes. `just --list` shows them all.
+# Developer and operator recipes. `just` lists them; `npx just` works without a global install.
+# The multi-region deployment has its own recipes in cdn/justfile.
+
+moq_token := "node " + justfile_directory() / "bin/moq-token.js"
+# Keys made here stay out of git (.dev/ is ignored), relative to where just runs.
+keys := ".dev/keys"
+
+# List the recipes.
+default:
+	@{{just_executable()}} --justfile {{justfile()}} --list
 
 # Install dependencies exactly as locked.
 install:
@@ -26,13 +35,18 @@ lint:
 bench:
 	npm run bench
 
-# Generate a signing key (HS256 by default) for tokens.
-key path="root.jwk" alg="HS256":
-	node bin/moq-token.js --key {{path}} generate --algorithm {{alg}}
+# The installable tarball (compiled dist/ inside): npm install -g --omit=dev ./moq-relay-<version>.tgz
+pack:
+	npm pack
 
-# Sign a token: just token root.jwk anon "" "" +1h
-token key root publish subscribe expires="+1h":
-	node bin/moq-token.js --key {{key}} sign --root "{{root}}" --publish "{{publish}}" --subscribe "{{subscribe}}" --expires {{expires}}
+# A signing key in .dev/keys/: `just key` (HS256 root.jwk); `just key es.jwk ES256` also writes es.pub.jwk, the half a relay needs.
+key name="root.jwk" alg="HS256":
+	mkdir -p {{keys}}
+	{{moq_token}} --key {{keys}}/{{name}} generate --algorithm {{alg}} {{ if alg =~ "^HS" { "" } else { "--public " + keys / without_extension(name) + ".pub.jwk" } }}
+
+# Sign a token with a key from .dev/keys/ (or a path): just token root.jwk anon "" "" +1h  (-1h: already expired)
+token key="root.jwk" root="anon" publish="" subscribe="" expires="+1h":
+	{{moq_token}} --key {{ if key =~ "/" { key } else { keys / key } }} sign --root "{{root}}" --publish "{{publish}}" --subscribe "{{subscribe}}" --expires {{expires}}
 
 # Everything CI does, from a clean install.
 ci:

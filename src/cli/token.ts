@@ -73,6 +73,9 @@ async function sign(a: { key: string; root: string; publish: string[]; subscribe
     }
   }
   const token = await signToken(key, { root: a.root, put: a.publish.map(String), get: a.subscribe.map(String), exp, iat: a.issued, cluster: a.cluster });
+  if (exp !== undefined && exp < Math.floor(Date.now() / 1000)) {
+    process.stderr.write(`moq-token: note: this token expired at ${new Date(exp * 1000).toISOString()}; relays refuse it (useful for testing that)\n`);
+  }
   process.stdout.write(`${token}\n`);
 }
 
@@ -87,9 +90,25 @@ async function verify(a: { key: string; token?: string }): Promise<void> {
   process.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
 }
 
+/**
+ * yargs reads `--expires -1h` as the flags -1 and -h. A value after --expires that starts with a
+ * minus and a digit is a past offset: bind it to the option before yargs sees it.
+ */
+function bindPastOffsets(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === "--expires" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--expires=${next}`);
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
-    await yargs(argv)
+    await yargs(bindPastOffsets(argv))
       .scriptName("moq-token")
       .usage("$0 --key KEY <command>\n\nGenerate keys and sign or verify moq-relay tokens (JWT).")
       .option("key", { type: "string", demandOption: true, describe: "JWK file (- = stdin for sign/verify, stdout for generate)" })
@@ -112,7 +131,7 @@ export async function main(argv: string[]): Promise<void> {
             .option("root", { type: "string", default: "", describe: "root path the grants are relative to" })
             .option("publish", { alias: "put", type: "string", array: true, default: [] as string[], describe: 'prefix the holder may publish ("" = everything under root)' })
             .option("subscribe", { alias: "get", type: "string", array: true, default: [] as string[], describe: 'prefix the holder may subscribe to ("" = everything under root)' })
-            .option("expires", { type: "string", describe: "unix seconds, or +30m / +1h / +7d from now" })
+            .option("expires", { type: "string", describe: "unix seconds, or +30m / +1h / +7d from now (-1h: already expired, for testing)" })
             .option("issued", { type: "number", describe: "issued-at, unix seconds (default now)" })
             .option("cluster", { type: "boolean", default: false, describe: "token for a peer relay (may publish reserved namespaces)" }),
         (a) => sign(a),

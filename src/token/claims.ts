@@ -179,11 +179,14 @@ export async function verifyToken(key: Jwk, token: string, now = Date.now(), ske
 
 const UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 } as const;
 
-/** "+1h", "+30m", "+7d", "+90s", "+90" or absolute unix seconds → unix seconds. */
+/**
+ * "+1h", "+30m", "+7d", "+90s", "+90" or absolute unix seconds → unix seconds. A past offset
+ * ("-1h") is allowed: an already expired token is how one tests that a relay refuses it.
+ */
 export function parseExpiry(v: string, now = Date.now()): number {
   const s = v.trim();
-  const rel = /^\+(\d+)([smhdw]?)$/.exec(s);
-  if (rel) return Math.floor(now / 1000) + Number(rel[1]) * UNITS[(rel[2] || "s") as keyof typeof UNITS];
+  const rel = /^([+-])(\d+)([smhdw]?)$/.exec(s);
+  if (rel) return Math.floor(now / 1000) + (rel[1] === "-" ? -1 : 1) * Number(rel[2]) * UNITS[(rel[3] || "s") as keyof typeof UNITS];
   if (/^\d+$/.test(s)) return Number(s);
-  throw new Error(`"${v}" is not an expiry: use unix seconds or +90s, +30m, +1h, +7d`);
+  throw new Error(`"${v}" is not an expiry: use unix seconds, +90s, +30m, +1h, +7d, or -1h for a token that has already expired`);
 }

@@ -147,3 +147,13 @@ test("usage errors exit 2 with one line", async () => {
   assert.match(badAlg.stderr, /Invalid values/);
   failsCleanly(await ours(["--key", join(d, "y.jwk"), "generate", "--id", "no spaces"]), /invalid key id/);
 });
+
+test("sign --expires -1h makes an already expired token (for testing refusals) and says so", async () => {
+  const r = await ours(["--key", key, "sign", "--subscribe", "", "--expires", "-1h"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: this token expired at \d{4}-.*relays refuse it/);
+  const [, payload] = r.stdout.trim().split(".");
+  const exp = (JSON.parse(Buffer.from(payload!, "base64url").toString()) as { exp: number }).exp;
+  assert.ok(Math.abs(exp - (now() - 3600)) <= 5, `exp is an hour ago, got ${exp - now()} s`);
+  failsCleanly(await ours(["--key", key, "verify", r.stdout.trim()]), /token expired at/);
+});
