@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, ROOT } from "../util/spawn.js";
+import { pathToFileURL } from "node:url";
+import { run, ROOT, runScript } from "../util/spawn.js";
 import { loadConfig } from "../../src/config/load.js";
 import { SCHEMA } from "../../src/config/schema.js";
 
@@ -56,13 +57,22 @@ test("--check redacts a token in a cluster node URL", async () => {
   assert.deepEqual(printed(r.stdout).cluster.nodes, ["https://peer.example.com/?jwt=<redacted>"]);
 });
 
-test("a bad config exits 2 quickly with one line naming file, line and key, and no stack trace", async () => {
+test("a bad config exits 2 with one line naming file, line and key, no stack trace, and never loads the relay", async () => {
   writeFileSync(join(d, "bad.toml"), `[tls]\ngenerate = ["localhost"]\n[auth]\npublic = "anon"\n\n[server]\nbind = "nope"\n`);
-  const r = await run("moq-relay", ["bad.toml"], { cwd: d });
+  const loads = join(d, "loads.txt");
+  writeFileSync(loads, "");
+  const r = await runScript(`${ROOT}bin/moq-relay.js`, ["bad.toml"], {
+    cwd: d,
+    env: { MOQ_TRACE_LOADS: loads, NODE_OPTIONS: `--import=${pathToFileURL(`${ROOT}test/fixtures/trace-loads.mjs`).href}` },
+  });
   assert.equal(r.code, 2);
   assert.equal(r.stderr, 'moq-relay: bad.toml:7: [server] bind: "nope" is not host:port (IPv6 needs brackets: "[::]:4443")\n');
   assert.equal(r.stdout, "");
-  assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  // Fast because nothing heavy runs: the config layer loaded, the transports and relay core did not.
+  const loaded = readFileSync(loads, "utf8").split("\n");
+  assert.ok(loaded.some((u) => u.endsWith("/dist/config/load.js")), "the trace saw the config loader");
+  const heavy = loaded.filter((u) => /\/dist\/(server|relay|session|transport\/(quic|h3|websocket|tcp))\b/.test(u));
+  assert.deepEqual(heavy, [], "a config error must not load the relay");
 });
 
 test("unknown keys, syntax errors and missing files all exit 2 with the location", async () => {
