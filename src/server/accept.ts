@@ -10,7 +10,7 @@ import { detach } from "../util/async.js";
 import type { RelayContext } from "./context.js";
 import { MeteredSession } from "./metered.js";
 
-type AcceptContext = Pick<RelayContext, "config" | "log" | "origin" | "admission" | "sessions" | "hop" | "counters">;
+type AcceptContext = Pick<RelayContext, "config" | "log" | "origin" | "admission" | "sessions" | "hop" | "counters" | "auth">;
 
 export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
   return (session: Session, grant: Grant, viaSetup?: (url: URL) => Promise<Grant>): void => {
@@ -28,10 +28,13 @@ export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
     const started = Date.now();
     ctx.counters.sessionOpened(session.transport, protocol);
     // The negotiated protocol picks the wire: IETF moq-transport drafts, else moq-lite.
-    const sctx = { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize: viaSetup };
+    // IETF SETUP may carry an AUTHORIZATION_TOKEN on any transport: it is checked like ?jwt=.
+    const ietf = isIetfAlpn(session.protocol);
+    const authorize = viaSetup ?? (ietf ? (url: URL): Promise<Grant> => ctx.auth.authorize(url) : undefined);
+    const sctx = { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize };
     // Counted for the close line's bytes_in/bytes_out.
     const metered = new MeteredSession(session);
-    const s = isIetfAlpn(session.protocol) ? new IetfSession(metered, sctx) : new LiteSession(metered, sctx);
+    const s = ietf ? new IetfSession(metered, sctx) : new LiteSession(metered, sctx);
     detach(
       ctx.sessions.run(id, s, slot.release).then((info) => {
         ctx.counters.sessionClosed(session.transport, protocol, info.code);

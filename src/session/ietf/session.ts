@@ -252,10 +252,11 @@ export class IetfSession {
   private async authorizeSetup(p: Params): Promise<void> {
     const path = p.bytes.get(SetupKey.Path);
     const token = p.bytes.get(SetupKey.AuthorizationToken);
-    if (this.ctx.authorize === undefined || (path === undefined && token === undefined)) return;
+    const usePath = path !== undefined && this.transport.transport === "quic";
+    if (this.ctx.authorize === undefined || (!usePath && token === undefined)) return;
     const url = new URL(this.transport.url.href);
-    if (path !== undefined && this.transport.transport === "quic") {
-      const s = new TextDecoder().decode(path);
+    if (usePath) {
+      const s = new TextDecoder().decode(path as Uint8Array);
       const u = new URL(s.startsWith("/") ? s : `/${s}`, url);
       url.pathname = u.pathname;
       for (const [k, val] of u.searchParams) url.searchParams.set(k, val);
