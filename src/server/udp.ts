@@ -68,10 +68,29 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
   }
 
   // Same port number as TCP, so a browser given one URL finds both.
-  const quic = await QuicEndpoint.bind({ host: config.server.host, port, alpns: ["h3", ...config.server.versions], cert: certs.current, quic: config.server.quic, log });
+  const quic = await QuicEndpoint.bind({
+    host: config.server.host,
+    port,
+    alpns: ["h3", ...config.server.versions],
+    cert: certs.current,
+    quic: config.server.quic,
+    // An HTTP/3 connection counts as a handshake (capped per address, timed) until its first session.
+    admission: {
+      retry: config.server.quic.retry,
+      maxHandshakes: config.limits.max_handshakes,
+      maxHandshakesPerAddress: config.limits.max_handshakes_per_ip,
+      handshakeTimeout: config.limits.handshake_timeout,
+      holdUntilSettled: true,
+    },
+    log,
+  });
   certs.onChange((c) => quic.setCertificate(c.certPem, c.keyPem));
   quic.onConnection = (conn) => {
-    if (conn.protocol !== "h3") return rawQuic(ctx, conn);
+    // Raw QUIC sessions bound their own SETUP by handshake_timeout.
+    if (conn.protocol !== "h3") {
+      quic.settle(conn);
+      return rawQuic(ctx, conn);
+    }
     new H3Connection<Grant>(conn, {
       log: log.child({ transport: "webtransport", remote: conn.remote }),
       maxSessions: 16,
@@ -84,7 +103,10 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
         const protocol = req.protocols.find((p) => config.server.versions.includes(p));
         return { ok: true, protocol, value: d.value };
       },
-      onSession: (session, grant) => ctx.accept(session, grant),
+      onSession: (session, grant) => {
+        quic.settle(conn);
+        ctx.accept(session, grant);
+      },
     }).start();
   };
   return { serving: true, close: () => quic.close() };

@@ -1,14 +1,51 @@
 // A QUIC endpoint: one UDP socket (dual-stack for "::"), connection-id routing, server accept and
 // client connect on the native quiche binding. Packets are fed to their connection as they arrive;
 // each connection flushes once per event-loop turn.
+//
+// Admission happens before a server connection exists: Initials in datagrams under 1200 bytes are
+// dropped, unknown versions get Version Negotiation, handshakes are capped in total and per
+// address (with a deadline), and under load (or always) a stateless Retry makes the client prove
+// its address first. Packets for connections we do not know get a stateless reset. Every
+// stateless answer is rate-limited, so the endpoint cannot be used to amplify a flood.
 import { createHash, randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { QuicConfig } from "../../config/types.js";
+import { hostKey } from "../../util/address.js";
 import type { Logger } from "../../util/log.js";
+import { AddressLimiter, RefusalLog, type Release } from "../limiter.js";
 import { QuicConnection, type PacketSink } from "./connection.js";
-import { loadNative, type HostPort, type Native, type NativeConfig } from "./native.js";
 import { loadBatchAddon, UdpSender } from "./udp-batch.js";
+import { loadNative, type HostPort, type Native, type NativeConfig, type NativeConnection } from "./native.js";
+import { Budget, checkRetryToken, mintRetryToken, resetTokenBig, statelessReset } from "./stateless.js";
+
+/** Who may start a handshake, and for how long. */
+export interface QuicAdmission {
+  /** Stateless Retry before a handshake: "auto" once half of maxHandshakes are in progress. */
+  retry: "auto" | "never" | "always";
+  /** Connections in their handshake at once, and from one address (0 = unlimited). */
+  maxHandshakes: number;
+  maxHandshakesPerAddress: number;
+  /** A connection still in its handshake (see holdUntilSettled) after this long is closed (ms). */
+  handshakeTimeout: number;
+  /**
+   * Count an established connection as a handshake until the application calls settle() (e.g.
+   * an HTTP/3 connection until its first session), so those too are capped and timed.
+   */
+  holdUntilSettled?: boolean;
+}
+
+const DEFAULT_ADMISSION: QuicAdmission = { retry: "never", maxHandshakes: 1024, maxHandshakesPerAddress: 64, handshakeTimeout: 10_000 };
+/** RFC 9000 §14.1: a client's Initial comes in a datagram of at least 1200 bytes. */
+const MIN_INITIAL_DATAGRAM = 1200;
+/**
+ * Our connection ids (client and server alike, so short headers parse the same in both roles).
+ * 16 random bytes, not quiche's maximum of 20: quiche encodes its transport parameters into 128
+ * bytes, and after a Retry three ids plus the reset token must fit there.
+ */
+const CID_LEN = 16;
+/** Stateless answers (Retry, Version Negotiation, reset) per second. */
+const STATELESS_RATE = 2000;
 
 export interface QuicEndpointOptions {
   host: string;
@@ -18,6 +55,8 @@ export interface QuicEndpointOptions {
   cert?: { certPem: string; keyPem: string };
   /** Transport settings; admission (Retry, handshake caps) comes separately. */
   quic: Omit<QuicConfig, "retry">;
+  /** Server admission; defaults to no Retry, 1024 handshakes (64 per address), 10 s each. */
+  admission?: QuicAdmission;
   log: Logger;
   /** Use the native batch-send helper when it was built (default); false forces node:dgram. */
   batchSend?: boolean;
@@ -36,21 +75,36 @@ export interface ConnectOptions {
 
 let helperNoted = false;
 
+const peerKey = (a: HostPort): string => `${hostKey(a.host)}|${a.port}`;
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
 export class QuicEndpoint implements PacketSink {
   onConnection: ((c: QuicConnection) => void) | null = null;
   private readonly routes = new Map<string, QuicConnection>();
+  /** Client connections by peer address, to check unroutable datagrams for a stateless reset. */
+  private readonly dialed = new Map<string, Set<QuicConnection>>();
   private serverConfig: NativeConfig | undefined;
   private local!: HostPort;
   /** The UDP send path every connection of this endpoint flushes into (set once bound). */
   udp!: UdpSender;
+  private readonly admission: QuicAdmission;
+  private readonly handshakes: AddressLimiter;
+  /** Server connections still counted as handshakes: their slot and deadline. */
+  private readonly pending = new Map<QuicConnection, { release: Release; timer: NodeJS.Timeout }>();
+  private readonly budget = new Budget(STATELESS_RATE);
+  private readonly refusals: RefusalLog;
+  /** Counters for tests and metrics. */
+  readonly stats = { retries: 0, versionNegotiations: 0, resets: 0, refused: 0, tooSmall: 0, invalidTokens: 0 };
 
   private constructor(
     private readonly native: Native,
     private readonly socket: Socket,
     private readonly opts: QuicEndpointOptions,
-  ) {}
+  ) {
+    this.admission = opts.admission ?? DEFAULT_ADMISSION;
+    this.handshakes = new AddressLimiter(this.admission.maxHandshakes, this.admission.maxHandshakesPerAddress);
+    this.refusals = new RefusalLog((n) => opts.log.warn({ refused: n, handshakes: this.handshakes.size, transport: "quic" }, "QUIC handshakes refused: handshake limit reached"));
+  }
 
   static async bind(opts: QuicEndpointOptions): Promise<QuicEndpoint> {
     const native = loadNative();
@@ -90,6 +144,20 @@ export class QuicEndpoint implements PacketSink {
 
   get connectionCount(): number {
     return new Set(this.routes.values()).size;
+  }
+
+  /** Server connections counted as handshakes right now. */
+  get handshakeCount(): number {
+    return this.handshakes.size;
+  }
+
+  /** The application has what it needs from `c` (see QuicAdmission.holdUntilSettled). */
+  settle(c: QuicConnection): void {
+    const p = this.pending.get(c);
+    if (p === undefined) return;
+    this.pending.delete(c);
+    clearTimeout(p.timer);
+    p.release();
   }
 
   private tuneBuffers(): void {
@@ -133,28 +201,136 @@ export class QuicEndpoint implements PacketSink {
   private receive(data: Buffer, from: HostPort): void {
     let header;
     try {
-      header = this.native.Header.fromSlice(data, this.native.MAX_CONN_ID_LEN);
+      header = this.native.Header.fromSlice(data, CID_LEN);
     } catch {
       return; // not QUIC
     }
     const conn = this.routes.get(hex(header.dcid));
     if (conn !== undefined) return conn.input(data, from, this.local);
-    if (this.serverConfig === undefined || header.ty !== this.native.Type.Initial) return;
+    if (header.ty === this.native.Type.Short) {
+      // A stateless reset carries a random id: only its last 16 bytes tell, and quiche checks them
+      // for the connections we dialed to that peer.
+      const dialed = this.dialed.get(peerKey(from));
+      if (dialed !== undefined) {
+        for (const c of dialed) c.input(data, from, this.local);
+        return;
+      }
+      if (this.serverConfig !== undefined) this.reset(data.byteLength, header.dcid, from);
+      return;
+    }
+    if (this.serverConfig === undefined) return;
+    if (header.ty === this.native.Type.VersionNegotiation) return;
+    // Too small to start a connection: answering would amplify whatever sent it.
+    if (data.byteLength < MIN_INITIAL_DATAGRAM) {
+      this.stats.tooSmall++;
+      return;
+    }
     if (!this.native.versionIsSupported(header.version)) {
+      if (!this.budget.take()) return;
       const out = Buffer.allocUnsafe(1350);
       const n = this.native.negotiateVersion(header.scid, header.dcid, out);
+      this.stats.versionNegotiations++;
       this.socket.send(out.subarray(0, n), from.port, from.host);
       return;
     }
-    const scid = randomBytes(this.native.MAX_CONN_ID_LEN);
-    const native = this.native.Connection.accept(scid, null, this.local, from, this.serverConfig);
+    if (header.ty !== this.native.Type.Initial) return;
+    this.accept(data, from, header);
+  }
+
+  /** A new Initial: Retry or accept, within the handshake caps. */
+  private accept(data: Buffer, from: HostPort, header: { version: number; dcid: Uint8Array; scid: Uint8Array; token?: Uint8Array | null }): void {
+    const address = hostKey(from.host);
+    const a = this.admission;
+    let odcid: Uint8Array | null = null;
+    let scid: Uint8Array;
+    const token = header.token ?? null;
+    if (token !== null && token.byteLength > 0) {
+      // A token can only be ours from a Retry: it must vouch for this address, recently.
+      odcid = checkRetryToken(token, address, Math.min(a.handshakeTimeout, 30_000)) ?? null;
+      if (odcid === null) {
+        this.stats.invalidTokens++;
+        return;
+      }
+      // The client now addresses us by the id our Retry chose; keep it.
+      scid = header.dcid;
+    } else {
+      const retry = a.retry === "always" || (a.retry === "auto" && a.maxHandshakes > 0 && this.handshakes.size >= a.maxHandshakes / 2);
+      if (retry) return this.retry(from, address, header);
+      scid = randomBytes(CID_LEN);
+    }
+    const release = this.handshakes.take(address);
+    if (release === null) {
+      this.stats.refused++;
+      this.refusals.note();
+      return;
+    }
+    const native = this.acceptNative(scid, odcid, from);
+    try {
+      if (native === undefined) throw new Error("refused by quiche");
+      native.recv(data, { from, to: this.local });
+    } catch {
+      // Not a handshake quiche can use (garbage after a valid-looking header): keep nothing.
+      release();
+      return;
+    }
     const c = new QuicConnection(native, this.native, true, from, this, this.opts.quic.keep_alive);
     c.ids.add(hex(scid));
-    // The client keeps using its chosen id until it sees ours.
+    // Without a Retry the client keeps using its chosen id until it sees ours.
     c.ids.add(hex(header.dcid));
     for (const id of c.ids) this.routes.set(id, c);
-    c.onEstablished = () => this.onConnection?.(c);
-    c.input(data, from, this.local);
+    const timer = setTimeout(() => {
+      this.opts.log.debug({ remote: c.remote, transport: "quic" }, "handshake deadline passed; closing");
+      c.close(0x1, "handshake timeout");
+      this.settle(c);
+    }, a.handshakeTimeout);
+    timer.unref();
+    this.pending.set(c, { release, timer });
+    c.onEstablished = () => {
+      if (!a.holdUntilSettled) this.settle(c);
+      this.onConnection?.(c);
+    };
+    c.schedule();
+  }
+
+  /** quiche's server connection, advertising the stateless reset token for `scid` when it fits. */
+  private acceptNative(scid: Uint8Array, odcid: Uint8Array | null, from: HostPort): NativeConnection | undefined {
+    const cfg = this.serverConfig!;
+    try {
+      cfg.setStatelessResetToken(resetTokenBig(scid));
+      return this.native.Connection.accept(scid, odcid, this.local, from, cfg);
+    } catch {
+      // After a Retry with a 20-byte original id the token no longer fits quiche's 128-byte
+      // transport parameters (BufferTooShort): that connection goes without one.
+    } finally {
+      cfg.setStatelessResetToken(null);
+    }
+    try {
+      return this.native.Connection.accept(scid, odcid, this.local, from, cfg);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private retry(from: HostPort, address: string, header: { version: number; dcid: Uint8Array; scid: Uint8Array }): void {
+    if (!this.budget.take()) return;
+    const newScid = randomBytes(CID_LEN);
+    const out = Buffer.allocUnsafe(1350);
+    let n: number;
+    try {
+      n = this.native.retry(header.scid, header.dcid, newScid, mintRetryToken(address, header.dcid), header.version, out);
+    } catch {
+      return;
+    }
+    this.stats.retries++;
+    this.socket.send(out.subarray(0, n), from.port, from.host);
+  }
+
+  /** A short-header packet for a connection we do not know (RFC 9000 §10.3). */
+  private reset(length: number, dcid: Uint8Array, to: HostPort): void {
+    const packet = statelessReset(length, dcid);
+    if (packet === undefined || !this.budget.take()) return;
+    this.stats.resets++;
+    this.socket.send(packet, to.port, to.host);
   }
 
   /** Dial a QUIC server; resolves once the handshake (and any pinning check) succeeds. */
@@ -163,12 +339,16 @@ export class QuicEndpoint implements PacketSink {
     const verify = !o.insecure;
     // With pins, let the handshake finish and compare the leaf ourselves (self-signed peers).
     const cfg = this.baseConfig(this.native.Config.withBoringSslCtx(verify, pinned.length > 0, o.caPem ? Buffer.from(o.caPem) : null, null, null, null), o.alpns);
-    const scid = randomBytes(this.native.MAX_CONN_ID_LEN);
+    const scid = randomBytes(CID_LEN);
     const remote = { host: o.host, port: o.port };
     const native = this.native.Connection.connect(o.serverName, scid, this.local, remote, cfg);
     const c = new QuicConnection(native, this.native, false, remote, this, this.opts.quic.keep_alive);
     c.ids.add(hex(scid));
     this.routes.set(hex(scid), c);
+    const key = peerKey(remote);
+    const set = this.dialed.get(key) ?? new Set<QuicConnection>();
+    set.add(c);
+    this.dialed.set(key, set);
     return new Promise((resolve, reject) => {
       c.onEstablished = () => {
         if (pinned.length > 0) {
@@ -199,6 +379,13 @@ export class QuicEndpoint implements PacketSink {
 
   closed(conn: QuicConnection): void {
     for (const id of conn.ids) if (this.routes.get(id) === conn) this.routes.delete(id);
+    this.settle(conn);
+    if (!conn.isServer) {
+      const key = peerKey(conn.remoteAddr);
+      const set = this.dialed.get(key);
+      set?.delete(conn);
+      if (set?.size === 0) this.dialed.delete(key);
+    }
   }
 
   async close(): Promise<void> {

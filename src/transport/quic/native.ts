@@ -25,6 +25,8 @@ export interface NativeConfig {
   setMaxStreamWindow(n: number): void;
   setMaxConnectionWindow(n: number): void;
   setCcAlgorithmName(name: string): void;
+  /** The stateless reset token advertised to the next connection accepted with this config. */
+  setStatelessResetToken(token: bigint | null): void;
   grease(v: boolean): void;
 }
 
@@ -70,8 +72,9 @@ export interface Native {
   MAX_CONN_ID_LEN: number;
   PROTOCOL_VERSION: number;
   Shutdown: { Read: number; Write: number };
-  Type: { Initial: number; Short: number; VersionNegotiation: number };
+  Type: { Initial: number; Retry: number; Handshake: number; ZeroRTT: number; Short: number; VersionNegotiation: number };
   negotiateVersion(scid: Uint8Array, dcid: Uint8Array, out: Uint8Array): number;
+  retry(scid: Uint8Array, dcid: Uint8Array, newScid: Uint8Array, token: Uint8Array, version: number, out: Uint8Array): number;
   versionIsSupported(v: number): boolean;
   Config: {
     withBoringSslCtx(verifyPeer: boolean, verifyAllowFail: boolean, ca: Uint8Array | null, key: Uint8Array[] | null, cert: Uint8Array[] | null, sigalgs: string | null): NativeConfig;
@@ -80,7 +83,7 @@ export interface Native {
     connect(serverName: string | null, scid: Uint8Array, local: HostPort, remote: HostPort, config: NativeConfig): NativeConnection;
     accept(scid: Uint8Array, odcid: Uint8Array | null, local: HostPort, remote: HostPort, config: NativeConfig): NativeConnection;
   };
-  Header: { fromSlice(data: Uint8Array, dcidLen: number): { ty: number; version: number; dcid: Uint8Array; scid: Uint8Array } };
+  Header: { fromSlice(data: Uint8Array, dcidLen: number): { ty: number; version: number; dcid: Uint8Array; scid: Uint8Array; token: Uint8Array | null; versions: number[] | null } };
 }
 
 let cached: Native | null | undefined;
