@@ -1,5 +1,7 @@
 # Developer and operator recipes. `just` lists them; `npx just` works without a global install.
-# The multi-region deployment has its own recipes in cdn/justfile.
+# The multi-region deployment: `just cdn::deploy-all` and friends (cdn/justfile).
+
+mod cdn
 
 moq_token := "node " + justfile_directory() / "bin/moq-token.js"
 # Keys made here stay out of git (.dev/ is ignored), relative to where just runs.
