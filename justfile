@@ -1,4 +1,4 @@
-# Developer and operator recipes. `just` lists them; `npx just` works without a global install.
+# Developer and operator recipes. `just` lists them (Debian: apt-get install just).
 # The multi-region deployment: `just cdn::deploy-all` and friends (cdn/justfile).
 
 mod cdn

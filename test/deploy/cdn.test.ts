@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { parse } from "@cdktf/hcl2json";
 import { selfSigned } from "../../src/transport/tls/certificate.js";
 import { ROOT } from "../util/spawn.js";
-import { command, tempDir } from "./helpers.js";
+import { command, JUST, NO_JUST, tempDir } from "./helpers.js";
 
 const CDN = join(ROOT, "cdn");
 const TOKEN_CLI = join(ROOT, "bin/moq-token.js");
@@ -109,9 +109,9 @@ test("each node's relay.toml from the template passes moq-relay --check, with on
   assert.equal(lists[0]!.length, keys.length);
 });
 
-test("just secrets makes the root key, a full-access cluster token and a demo publisher token once", async (t) => {
+test("just secrets makes the root key, a full-access cluster token and a demo publisher token once", { skip: NO_JUST }, async (t) => {
   const dir = tempDir(t, "secrets");
-  const just = (...args: string[]) => command(join(ROOT, "node_modules/.bin/just"), ["--justfile", join(CDN, "justfile"), "--working-directory", dir, ...args], { timeoutMs: 60_000 });
+  const just = (...args: string[]) => command(JUST!, ["--justfile", join(CDN, "justfile"), "--working-directory", dir, ...args], { timeoutMs: 60_000 });
   const listed = await just("--list");
   assert.equal(listed.code, 0, listed.stderr);
   for (const r of ["deploy-all", "deploy node", "ssh node", "logs node", "health", "check", "secrets"]) assert.match(listed.stdout, new RegExp(`^\\s+${r}\\b`, "m"));

@@ -70,6 +70,13 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
+/** The `just` binary on PATH (Debian: apt-get install just), or undefined: tests that need it skip. */
+export const JUST = ((): string | undefined => {
+  for (const dir of (process.env.PATH ?? "").split(":")) if (dir !== "" && existsSync(join(dir, "just"))) return join(dir, "just");
+  return undefined;
+})();
+export const NO_JUST = JUST === undefined ? "the just binary is not installed (apt-get install just)" : false;
+
 /** A temporary directory removed when the test ends. */
 export function tempDir(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `moq-${prefix}-`));
