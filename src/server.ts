@@ -3,6 +3,7 @@
 import { webcrypto } from "node:crypto";
 import { Authenticator } from "./auth/authorize.js";
 import type { Config } from "./config/types.js";
+import { Cluster } from "./cluster/cluster.js";
 import { Origin } from "./relay/origin.js";
 import { CertStore } from "./transport/tls/cert.js";
 import type { Logger } from "./util/log.js";
@@ -51,7 +52,13 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const trackCount = (): number => origin.list("").reduce((n, b) => n + b.trackCount, 0);
   const ops = new Ops({ stats: origin.stats, counters, trackCount });
   const hop = randomHop();
-  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, draining: false };
+  const listed = config.cluster.nodes.length + config.cluster.connect.length > 0;
+  const cluster = listed ? new Cluster({ config, origin, hop, log }) : undefined;
+  if (cluster !== undefined) {
+    ops.setNodes(() => cluster.nodes());
+    ops.setPeerStates(() => cluster.states());
+  }
+  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, draining: false };
   const ctx: RelayContext = Object.assign(partial, {
     authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
     accept: makeAccept(partial),
@@ -77,9 +84,9 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   }
 
   // 3. Parts of the configuration whose behaviour has not landed yet: say so rather than pretend.
-  if (config.cluster.nodes.length > 0) log.warn({ nodes: config.cluster.nodes.length }, "[cluster] is not implemented yet: peers are not dialed");
 
   const port = tcp?.port ?? config.server.port;
+  cluster?.start();
   log.info({ bind: config.server.bind, port, tcp: tcp !== undefined, udp: udp.serving, fingerprint: certs.current.fingerprint }, "relay listening");
   const parts: Part[] = [udp];
   if (opsListener !== undefined) parts.push(opsListener);
@@ -97,6 +104,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     context: ctx,
     reload: (next) => reloadConfig(ctx, next),
     async close(): Promise<void> {
+      await cluster?.close();
       await drain(ctx, parts);
       origin.close();
       auth.close();

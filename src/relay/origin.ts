@@ -1,6 +1,7 @@
-// Every broadcast the relay knows, by normalised path, and who wants to hear about them. Announcing
-// a path that is already active replaces the old source atomically (a publisher reconnecting):
-// watchers see the new broadcast without an "ended" gap in between.
+// Every broadcast the relay knows, by normalised path, and who wants to hear about them. A path may
+// be reachable several ways (local publishers, cluster peers): each is a route, and the best one
+// serves it. Switching routes replaces the broadcast atomically (a publisher reconnecting, a peer
+// lost): watchers see a restart, never an "ended" gap in between.
 import type { CacheConfig, LimitsConfig } from "../config/types.js";
 import { hasPrefix, isValid, normalize } from "../util/path.js";
 import { Broadcast } from "./broadcast.js";
@@ -49,14 +50,76 @@ interface Watcher {
   filter: ((b: Broadcast) => boolean) | undefined;
 }
 
+/** How a route is ranked against other routes to the same path. */
+export interface RouteOptions {
+  /**
+   * Summed cost of reaching the publisher this way: 0 for a local publisher (the default), the
+   * link cost plus one per further hop for a route learned from a cluster peer.
+   */
+  cost?: number;
+  /** Origin id of the peer link this route came through; 0n = a local publisher. */
+  via?: bigint;
+}
+
+/** One way to reach a broadcast (a publishing session, or a peer that knows one). */
+interface Route {
+  readonly path: string;
+  readonly source: BroadcastSource;
+  readonly hops: readonly bigint[];
+  readonly cost: number;
+  readonly via: bigint;
+  /** Announce order: among equal local routes the newest wins (a reconnecting publisher). */
+  readonly seq: number;
+  /** Its link died: kept (ranked last) until the linger timer withdraws it. */
+  lingering: boolean;
+  timer: NodeJS.Timeout | undefined;
+  removed: boolean;
+}
+
+/** Every route to one path, and the broadcast currently served through the best of them. */
+interface Entry {
+  routes: Route[];
+  current: Route | undefined;
+  broadcast: Broadcast | undefined;
+}
+
+/** A route's handle: withdraw it, at once or after a linger (its link died ungracefully). */
+export interface RouteHandle {
+  readonly path: string;
+  /** Withdraw now. `code`: the MoQ code viewers get if this was the serving route and none is left. */
+  close(code?: number): void;
+  /** The link died: keep the broadcast announced up to `ms` in case it comes back, unless another route serves it. */
+  linger(ms: number): void;
+}
+
+/**
+ * Order routes best first: live before lingering, then lowest summed cost, then fewest hops,
+ * then (between routes through peers) a deterministic order of the hop chains, so relays seeing
+ * the same candidates agree, and last the newest announcement.
+ */
+export function compareRoutes(a: RankedRoute, b: RankedRoute): number {
+  if (a.lingering !== b.lingering) return a.lingering ? 1 : -1;
+  if (a.cost !== b.cost) return a.cost - b.cost;
+  if (a.hops.length !== b.hops.length) return a.hops.length - b.hops.length;
+  // Local publishers: the newest wins (a reconnecting publisher replaces its old session).
+  if (a.via !== 0n && b.via !== 0n) {
+    for (let i = 0; i < a.hops.length; i++) if (a.hops[i] !== b.hops[i]) return a.hops[i] < b.hops[i] ? -1 : 1;
+  }
+  return b.seq - a.seq;
+}
+
+type RankedRoute = Pick<Route, "lingering" | "cost" | "hops" | "seq" | "via">;
+
 export class Origin {
   readonly stats = new RelayStats();
   readonly cache: GroupCache;
-  private readonly broadcasts = new Map<string, Broadcast>();
+  private readonly entries = new Map<string, Entry>();
   private readonly watchers = new Set<Watcher>();
   private readonly env: TrackEnv;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sweepInterval: number;
+  private routeSeq = 0;
+  private liveCount = 0;
 
   constructor(cfg: OriginConfig, opts: OriginOptions = {}) {
     this.cache = new GroupCache(cfg.cache.max_bytes);
@@ -74,46 +137,86 @@ export class Origin {
 
   /** Active broadcasts. */
   get size(): number {
-    return this.broadcasts.size;
+    return this.liveCount;
   }
 
   /**
-   * Make `path` active with `source`. `hops`: the origins the announcement came through (not this
-   * relay). Replaces an active broadcast at the same path. Returns the handle; close() it to
-   * unannounce.
+   * Make `path` active with `source` (a local publisher: it outranks routes through peers).
+   * `hops`: the origins the announcement came through (not this relay). Replaces an active local
+   * broadcast at the same path. Returns the broadcast; close() it to unannounce.
    */
   announce(path: string, source: BroadcastSource, hops: readonly bigint[] = []): Broadcast {
+    const h = this.route(path, source, hops);
+    const b = this.entries.get(normalize(path))?.broadcast;
+    if (b === undefined || b.source !== source) throw new Error(`announce of "${h.path}" did not take effect`);
+    return b;
+  }
+
+  /**
+   * Add a route to `path`. The best route of a path (see compareRoutes) is what viewers get; a
+   * better one arriving, or the serving one going away, switches the broadcast over at once
+   * (watchers see a restart). Returns the route's handle.
+   */
+  route(path: string, source: BroadcastSource, hops: readonly bigint[] = [], opts: RouteOptions = {}): RouteHandle {
     const p = normalize(path);
     if (!isValid(p)) throw new RangeError(`invalid broadcast path "${path}"`);
     if (hops.length > MAX_HOPS) throw new RangeError(`hop chain of ${hops.length} exceeds ${MAX_HOPS}`);
-    const b = new Broadcast(p, source, [...hops], this.env, (x, code) => this.unannounce(x, code));
-    const old = this.broadcasts.get(p);
-    this.broadcasts.set(p, b);
-    this.stats.announces++;
-    if (old === undefined) this.stats.broadcasts++;
-    for (const w of this.watchers) {
-      if (!hasPrefix(p, w.prefix)) continue;
-      const sawOld = old !== undefined && visible(w, old);
-      if (visible(w, b)) w.listener.active(b, sawOld);
-      else if (sawOld) w.listener.ended(old);
+    const r: Route = { path: p, source, hops: [...hops], cost: opts.cost ?? 0, via: opts.via ?? 0n, seq: this.routeSeq++, lingering: false, timer: undefined, removed: false };
+    let e = this.entries.get(p);
+    if (e === undefined) {
+      e = { routes: [], current: undefined, broadcast: undefined };
+      this.entries.set(p, e);
     }
-    // After the watchers moved on, so the old viewers' endings cannot race the new announcement.
-    old?.shutdown(undefined);
-    this.startSweep();
-    return b;
+    e.routes.push(r);
+    this.select(p, e, undefined);
+    return {
+      path: p,
+      close: (code?: number) => this.remove(r, code),
+      linger: (ms: number) => {
+        if (r.removed || r.lingering) return;
+        if (ms <= 0) return this.remove(r, undefined);
+        r.lingering = true;
+        r.timer = setTimeout(() => this.remove(r, undefined), ms);
+        r.timer.unref();
+        const ent = this.entries.get(p);
+        if (ent !== undefined) this.select(p, ent, undefined);
+      },
+    };
+  }
+
+  /** Routes known for `path` (best first): cost, hops, via, lingering. */
+  routes(path: string): Array<{ cost: number; hops: readonly bigint[]; via: bigint; lingering: boolean; serving: boolean }> {
+    const e = this.entries.get(normalize(path));
+    if (e === undefined) return [];
+    return [...e.routes].sort(compareRoutes).map((r) => ({ cost: r.cost, hops: r.hops, via: r.via, lingering: r.lingering, serving: r === e.current }));
+  }
+
+  /** Routes learned through the peer link `via`, over all paths. */
+  routeCount(via: bigint): number {
+    let n = 0;
+    for (const e of this.entries.values()) for (const r of e.routes) if (r.via === via) n++;
+    return n;
   }
 
   /** The active broadcast at `path`. */
   lookup(path: string): Broadcast | undefined {
-    return this.broadcasts.get(normalize(path));
+    return this.entries.get(normalize(path))?.broadcast;
   }
 
   /** Active broadcasts under `prefix` (whole segments), optionally filtered. */
   list(prefix: string, filter?: (b: Broadcast) => boolean): Broadcast[] {
     const p = normalize(prefix);
     const out: Broadcast[] = [];
-    for (const b of this.broadcasts.values()) if (hasPrefix(b.path, p) && (filter === undefined || filter(b))) out.push(b);
+    for (const e of this.entries.values()) {
+      const b = e.broadcast;
+      if (b !== undefined && hasPrefix(b.path, p) && (filter === undefined || filter(b))) out.push(b);
+    }
     return out;
+  }
+
+  /** Every active broadcast (for /nodes and metrics). */
+  all(): Broadcast[] {
+    return this.list("");
   }
 
   /**
@@ -134,28 +237,73 @@ export class Origin {
 
   /** Drop every broadcast (shutdown). */
   close(): void {
-    for (const b of [...this.broadcasts.values()]) this.unannounce(b, undefined);
+    for (const [p, e] of [...this.entries]) {
+      for (const r of e.routes) {
+        r.removed = true;
+        clearTimeout(r.timer);
+      }
+      e.routes = [];
+      this.select(p, e, undefined);
+    }
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
   }
 
-  private unannounce(b: Broadcast, code: number | undefined): void {
-    if (this.broadcasts.get(b.path) === b) {
-      this.broadcasts.delete(b.path);
+  private remove(r: Route, code: number | undefined): void {
+    if (r.removed) return;
+    r.removed = true;
+    clearTimeout(r.timer);
+    const e = this.entries.get(r.path);
+    if (e === undefined) return;
+    const i = e.routes.indexOf(r);
+    if (i >= 0) e.routes.splice(i, 1);
+    this.select(r.path, e, code);
+  }
+
+  /** Serve `p` through its best route: switch (a restart for watchers), withdraw, or leave it. */
+  private select(p: string, e: Entry, code: number | undefined): void {
+    let best: Route | undefined;
+    for (const r of e.routes) if (best === undefined || compareRoutes(r, best) < 0) best = r;
+    if (best === e.current) return;
+    const old = e.broadcast;
+    e.current = best;
+    if (best === undefined) {
+      e.broadcast = undefined;
+      this.entries.delete(p);
+      if (old === undefined) return;
+      this.liveCount--;
       this.stats.broadcasts--;
-      for (const w of this.watchers) if (hasPrefix(b.path, w.prefix) && visible(w, b)) w.listener.ended(b);
-      if (this.broadcasts.size === 0) {
+      for (const w of this.watchers) if (hasPrefix(p, w.prefix) && visible(w, old)) w.listener.ended(old);
+      if (this.liveCount === 0) {
         clearInterval(this.sweepTimer);
         this.sweepTimer = undefined;
       }
+      old.shutdown(code);
+      return;
     }
-    b.shutdown(code);
+    const route = best;
+    const b = new Broadcast(p, route.source, route.hops, this.env, (_b, c) => this.remove(route, c));
+    e.broadcast = b;
+    this.stats.announces++;
+    if (old === undefined) {
+      this.liveCount++;
+      this.stats.broadcasts++;
+    }
+    for (const w of this.watchers) {
+      if (!hasPrefix(p, w.prefix)) continue;
+      const sawOld = old !== undefined && visible(w, old);
+      if (visible(w, b)) w.listener.active(b, sawOld);
+      else if (sawOld) w.listener.ended(old);
+    }
+    // After the watchers moved on, so the old viewers' endings cannot race the new announcement.
+    old?.shutdown(undefined);
+    this.startSweep();
   }
 
   private startSweep(): void {
     if (this.sweepTimer !== undefined || this.sweepInterval <= 0) return;
     this.sweepTimer = setInterval(() => {
-      for (const b of this.broadcasts.values()) b.forEachTrack((t) => t.expire());
+      for (const e of this.entries.values()) e.broadcast?.forEachTrack((t) => t.expire());
     }, this.sweepInterval);
     this.sweepTimer.unref();
   }

@@ -5,6 +5,7 @@ import type { Origin } from "../relay/origin.js";
 import type { Session } from "../transport/session.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import type { Logger } from "../util/log.js";
+import type { Cluster } from "../cluster/cluster.js";
 import type { Ops } from "../ops/index.js";
 import type { Admission } from "./admission.js";
 import type { ListenerKind, ServerCounters } from "./counters.js";
@@ -27,6 +28,8 @@ export interface RelayContext {
   readonly ops: Ops;
   /** This relay's random origin id (moq-lite hop id), below 2^53 so JS clients hold it exactly. */
   readonly hop: bigint;
+  /** The cluster (peers dialed and accepted), when [cluster] lists nodes. */
+  readonly cluster?: Cluster;
   /** True once draining started: new sessions are refused. */
   draining: boolean;
   /**

@@ -4,6 +4,7 @@
 // datagrams of its upstream subscriptions into the cache.
 import { isReserved } from "../../auth/grant.js";
 import type { Broadcast } from "../../relay/broadcast.js";
+import type { RouteHandle } from "../../relay/origin.js";
 import type { Group } from "../../relay/group.js";
 import { MAX_HOPS } from "../../relay/origin.js";
 import type { TrackSink, UpstreamPrefs } from "../../relay/types.js";
@@ -23,7 +24,7 @@ import { hasAnnounceInit, hasAnnounceOk, hasDatagrams, hasFrameTimestamps } from
 
 export class Ingest {
   /** Broadcasts this session publishes, by the path it named them (relative to its root). */
-  private readonly byPath = new Map<string, Broadcast>();
+  private readonly byPath = new Map<string, RouteHandle>();
   private readonly subs = new Map<number, UpstreamSub>();
   private nextId = 0;
   private stream: BidiStream | undefined;
@@ -40,6 +41,11 @@ export class Ingest {
 
   get broadcastCount(): number {
     return this.byPath.size;
+  }
+
+  /** Upstream subscriptions open on this session (one per track at most, whatever the viewers). */
+  get subscriptionCount(): number {
+    return this.subs.size;
   }
 
   /** Ask the client what it publishes, and follow the answer for the session's lifetime. */
@@ -188,22 +194,36 @@ export class Ingest {
       return;
     }
     const old = this.byPath.get(rel);
-    // A second active for the same path is a restart: the origin swaps it in atomically.
-    const b = s.origin.announce(abs, new LiteSource(this, rel), chain);
-    this.byPath.set(rel, b);
-    s.peerLog.write("debug", { path: clip(abs), restart: old !== undefined }, "broadcast announced");
+    // A second active for the same path is a restart (a new publisher, or a peer's new route):
+    // the new route goes in before the old one leaves, so the origin swaps atomically.
+    const link = s.link;
+    const opts = link !== undefined ? { cost: link.cost + Math.max(0, chain.length - 1), via: clientHop } : {};
+    const h = s.origin.route(abs, new LiteSource(this, rel), chain, opts);
+    this.byPath.set(rel, h);
+    old?.close();
+    if (link === undefined) s.peerLog.write("debug", { path: clip(abs), restart: old !== undefined }, "broadcast announced");
+    else s.log.debug({ path: clip(abs), restart: old !== undefined, hops: chain.length, cost: opts.cost }, "route learned");
   }
 
   private deactivate(suffix: string): void {
-    const b = this.byPath.get(suffix);
-    if (b === undefined) return; // never accepted (refused, or a loop)
+    const h = this.byPath.get(suffix);
+    if (h === undefined) return; // never accepted (refused, or a loop)
     this.byPath.delete(suffix);
-    b.close();
-    this.s.peerLog.write("debug", { path: clip(b.path) }, "broadcast ended");
+    h.close();
+    if (this.s.link === undefined) this.s.peerLog.write("debug", { path: clip(h.path) }, "broadcast ended");
+    else this.s.log.debug({ path: clip(h.path) }, "route withdrawn");
   }
 
+  /**
+   * Everything announced on this session is gone. A cluster link that died keeps its routes for
+   * the linger window (a quick reconnect is seamless; a better route takes over at once anyway).
+   */
   private unannounceAll(): void {
-    for (const b of this.byPath.values()) b.close();
+    const linger = this.closed ? (this.s.link?.linger() ?? 0) : 0;
+    for (const h of this.byPath.values()) {
+      if (linger > 0) h.linger(linger);
+      else h.close();
+    }
     this.byPath.clear();
   }
 

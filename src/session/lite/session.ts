@@ -43,6 +43,25 @@ export interface LiteContext {
    * re-authorised with it. Without this hook the grant from the connection stays.
    */
   authorize?: (url: URL) => Promise<LiteGrant>;
+  /**
+   * This relay dialed the session (a cluster link): over raw QUIC its SETUP carries `path` (with
+   * `?jwt=`), and requests are served at once (the grant is ours, not the peer's to settle).
+   */
+  dial?: { path: string };
+  /** A cluster link we dialed: routes learned on it cost this much, and linger when it dies. */
+  link?: ClusterLink;
+  /** An accepted session: its link when the final grant makes it a cluster peer (cluster claim). */
+  linkFor?: (grant: LiteGrant) => ClusterLink | undefined;
+}
+
+/** What a cluster peer link tells its session. */
+export interface ClusterLink {
+  /** Cost of this link (added to every route learned through it). */
+  readonly cost: number;
+  /** How long routes learned on it stay announced after it dies (ms); 0 once closed cleanly. */
+  linger(): number;
+  /** The peer's SETUP named its origin id. */
+  peer(origin: bigint): void;
 }
 
 /** Run a moq-lite session until it closes; resolves with why (never rejects). */
@@ -72,6 +91,7 @@ export class LiteSession {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private cleaned = false;
+  private clusterLink: ClusterLink | undefined;
 
   constructor(
     readonly transport: Session,
@@ -94,6 +114,9 @@ export class LiteSession {
   }
   get log(): Logger {
     return this.ctx.log;
+  }
+  get link(): ClusterLink | undefined {
+    return this.clusterLink;
   }
   get isClosed(): boolean {
     return this.closeInfo !== undefined;
@@ -180,14 +203,17 @@ export class LiteSession {
       (s) => {
         send(s, (w) => {
           w.varint(Uni.Setup);
-          new Setup({ origin: this.hopId }).encode(w, v);
+          // The dialing side of raw QUIC names the path (and token) here; elsewhere the URL did.
+          const path = this.ctx.dial !== undefined && this.transport.transport === "quic" ? this.ctx.dial.path : undefined;
+          new Setup({ origin: this.hopId, path }).encode(w, v);
         });
         s.end();
       },
       () => undefined,
     );
-    // The URL scoped WebTransport and WebSocket sessions already; raw QUIC waits for the path.
-    if (this.transport.transport !== "quic") this.setReady();
+    // The URL scoped WebTransport and WebSocket sessions already; raw QUIC waits for the path
+    // (unless we dialed it: then the grant is ours).
+    if (this.transport.transport !== "quic" || this.ctx.dial !== undefined) this.setReady();
     this.awaitHandshake("no SETUP received");
   }
 
@@ -204,7 +230,7 @@ export class LiteSession {
     this.peerOrigin = setup.origin;
     this.role = setup.role;
     this.log.debug({ origin: setup.origin.toString(), role: setup.role }, "client SETUP");
-    if (setup.path !== undefined && this.transport.transport === "quic") {
+    if (setup.path !== undefined && this.transport.transport === "quic" && this.ctx.dial === undefined) {
       // URL resolution would fold "a/../b" into "b" silently: refuse dot segments outright.
       if (hasDotSegment(setup.path)) {
         this.close(Code.Unauthorized, "the SETUP path has a \".\" or \"..\" segment");
@@ -239,6 +265,10 @@ export class LiteSession {
       this.close(Code.Unauthorized, "the declared role is not permitted");
       return;
     }
+    // A cluster link learns the peer's identity now (it may be refused as a duplicate).
+    this.clusterLink = this.ctx.link ?? this.ctx.linkFor?.(g);
+    this.clusterLink?.peer(this.peerOrigin);
+    if (this.closeInfo !== undefined) return;
     this.setReady();
     if (this.role !== Role.Subscriber) this.startIngest();
   }
