@@ -6,10 +6,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parse } from "@cdktf/hcl2json";
+import { createRequire } from "node:module";
 import { selfSigned } from "../../src/transport/tls/certificate.js";
 import { ROOT } from "../util/spawn.js";
 import { command, JUST, NO_JUST, tempDir } from "./helpers.js";
+
+// Loaded untyped: @cdktf/hcl2json's typings add lib "dom" to the whole program, which breaks
+// the types of node:crypto and WebTransport elsewhere.
+const { parse } = createRequire(import.meta.url)("@cdktf/hcl2json") as { parse(filename: string, contents: string): Promise<unknown> };
 
 const CDN = join(ROOT, "cdn");
 const TOKEN_CLI = join(ROOT, "bin/moq-token.js");
