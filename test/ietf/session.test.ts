@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import QmuxSession from "@moq/qmux";
 import { startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
-import { control } from "../../src/session/ietf/message.js";
+import { control, ControlFramer } from "../../src/session/ietf/message.js";
+import { Goaway, RequestType } from "../../src/session/ietf/request.js";
 import { Params, SetupKey } from "../../src/session/ietf/params.js";
 import { Setup, SetupType } from "../../src/session/ietf/setup.js";
 import { Subscribe, SubscribeType } from "../../src/session/ietf/subscribe.js";
@@ -83,4 +84,30 @@ test("a data stream before SETUP, or an unknown stream type, closes the session 
   wr.releaseLock();
   const info = await within(s.closed, 5000, "the relay closing the session");
   assert.equal(info.closeCode, Termination.ProtocolViolation);
+});
+
+test("on drain the relay sends GOAWAY on its SETUP stream before closing the session", async () => {
+  const draining = await startTestRelay();
+  const s = await raw(draining);
+  const uni = s.incomingUnidirectionalStreams.getReader();
+  const first = await within(uni.read(), 5000, "the relay's SETUP stream");
+  assert.ok(first.value !== undefined);
+  const reader = first.value.getReader();
+  const framer = new ControlFramer(Draft.D18, 65535);
+  const next = async (pick: () => boolean): Promise<void> => {
+    while (!pick()) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the SETUP stream ended");
+      framer.push(value);
+    }
+  };
+  let type: number | undefined;
+  await within(next(() => (type ??= framer.varint()) !== undefined && framer.body() !== undefined), 5000, "the relay's SETUP");
+  assert.equal(type, SetupType.Setup);
+  const closing = draining.close();
+  let goaway: ReturnType<ControlFramer["next"]>;
+  await within(next(() => (goaway = framer.next()) !== undefined), 5000, "GOAWAY");
+  assert.equal(goaway?.type, RequestType.Goaway);
+  assert.equal(Goaway.decode(goaway.body).uri, "");
+  await closing;
 });
