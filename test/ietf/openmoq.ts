@@ -40,7 +40,7 @@ async function subscribeInPage(page: Page, url: string, hash: string, protocol: 
       const seen: Seen = { protocol: "", objects: [], errors: [] };
       g.openmoq = seen;
       const bytes = new Uint8Array(hash.match(/../g)!.map((h) => parseInt(h, 16)));
-      const WT = Reflect.get(globalThis, "WebTransport") as new (u: string, o: object) => { ready: Promise<void>; protocol: string };
+      const WT = Reflect.get(globalThis, "WebTransport") as unknown as new (u: string, o: object) => { ready: Promise<void>; protocol: string };
       const wt = new WT(url, { serverCertificateHashes: [{ algorithm: "sha-256", value: bytes }], protocols: [protocol] });
       await wt.ready;
       seen.protocol = wt.protocol;
