@@ -145,5 +145,4 @@ test("a session spamming GOAWAYs and refused requests writes a bounded number of
   assert.ok(lines.length <= 40, `${lines.length} log lines`);
   assert.ok(lines.length >= 10, "the first ones are logged");
   assert.ok(lines.every((l) => l.length < 1200), "client strings are clipped");
-  assert.ok(lines.some((l) => l.includes('"suppressed"')) || lines.length <= 21);
 });
