@@ -3,7 +3,9 @@
 // That package builds from GitHub at install time, so it is absent on most machines (including
 // ours and CI's); `[server] engine = "fails-quiche"` then fails at start with a clear message.
 // This engine cannot answer wt-protocol, so clients negotiate moq-lite-02 in-band.
+import { randomBytes } from "node:crypto";
 import type { Session } from "./session.js";
+import { detach } from "../util/async.js";
 import { WtSession, type WtLike } from "./wt-adapter.js";
 import type { Logger } from "../util/log.js";
 
@@ -20,6 +22,8 @@ export interface FailsOptions {
 
 interface FailsSession extends WtLike {
   readonly userData?: { url?: string; remote?: string };
+  /** "ip:port" of the peer, as the library's native transport reports it. */
+  readonly peerAddress?: string;
 }
 
 interface FailsServer {
@@ -47,25 +51,37 @@ export async function startFails(opts: FailsOptions): Promise<{ close(): void }>
     throw new Error('engine "fails-quiche" needs @fails-components/webtransport-transport-http3-quiche, which is not installed (its install downloads from GitHub)');
   }
   const lib = (await import("@fails-components/webtransport")) as unknown as { Http3Server: new (init: object) => FailsServer };
-  const server = new lib.Http3Server({ host: opts.host, port: opts.port, secret: "moq-relay", cert: opts.certPem, privKey: opts.keyPem, defaultDatagramsReadableMode: "bytes" });
+  const server = new lib.Http3Server({ host: opts.host, port: opts.port, secret: randomBytes(32).toString("hex"), cert: opts.certPem, privKey: opts.keyPem, defaultDatagramsReadableMode: "bytes" });
   // Every path is ours: route all CONNECTs to one session stream and keep the real URL as user data.
   server.setRequestCallback(async ({ header }) => {
     const url = new URL(`https://${header[":authority"] ?? "relay"}${header[":path"] ?? "/"}`);
+    // The library hands the request callback no peer address; the session below has it, and
+    // admission counts sessions by it when they start.
     const status = await opts.authorize(url, "");
     return { status, path: ROUTE, userData: { url: url.toString() } };
   });
   server.startServer();
   await server.ready;
   const reader = server.sessionStream(ROUTE, { noAutoPaths: true }).getReader();
-  void (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      const url = new URL(value.userData?.url ?? "https://relay/");
-      await value.ready;
-      opts.onSession(new WtSession(value, { transport: "webtransport", protocol: "", url, remote: value.userData?.remote ?? "", resetReason: (code) => ({ streamErrorCode: code }) }));
-    }
-  })().catch((err: unknown) => opts.log.error({ err }, "fails-quiche engine stopped"));
+  detach(
+    (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        // One failed handshake ends that session only; the loop goes on to the next.
+        try {
+          await value.ready;
+        } catch (err) {
+          opts.log.debug({ err, remote: value.peerAddress, transport: "webtransport" }, "fails-quiche session failed before ready");
+          continue;
+        }
+        const url = new URL(value.userData?.url ?? "https://relay/");
+        const remote = value.peerAddress ?? value.userData?.remote ?? "";
+        opts.onSession(new WtSession(value, { transport: "webtransport", protocol: "", url, remote, resetReason: (code) => ({ streamErrorCode: code }) }));
+      }
+    })(),
+    (err) => opts.log.error({ err }, "fails-quiche engine stopped"),
+  );
   opts.log.info({ port: opts.port }, "WebTransport served by the fails-quiche engine");
   return { close: () => server.stopServer() };
 }
