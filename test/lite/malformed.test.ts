@@ -161,3 +161,28 @@ test("errorCode: MoqError keeps its code, DecodeError is Decode, anything else a
   assert.equal(errorCode(new Error("x")), 15);
   assert.equal(new MoqError(Code.Unroutable, "no route").reason, "no route");
 });
+
+test("a frame that spans chunks holds memory for the bytes that arrived, not for its declared length", () => {
+  // 200 streams each declaring a 16 MiB frame and sending one byte would pin 3.2 GB if the parser
+  // allocated the declared length up front.
+  const before = process.memoryUsage().arrayBuffers;
+  const parsers: GroupParser[] = [];
+  for (let i = 0; i < 200; i++) {
+    const p = new GroupParser(Version.Lite04, 16 * 1024 * 1024, { header: () => undefined, frame: () => assert.fail("the frame is incomplete") });
+    p.push(hex("02 | 00 00 | 81000000 | aa"));
+    parsers.push(p);
+  }
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 64 * 1024 * 1024, `200 one-byte partial frames hold ${grown} bytes`);
+  // The frame still assembles intact when the rest arrives, in uneven chunks.
+  let got: Uint8Array | undefined;
+  const whole = new GroupParser(Version.Lite04, 1 << 20, { header: () => undefined, frame: (_ts, p) => (got = p) });
+  const len = 300_000;
+  const body = new Uint8Array(len).map((_, i) => i % 251);
+  whole.push(hex("02 | 00 00 | 800493e0"));
+  for (let off = 0; off < len; off += 7_919) whole.push(body.subarray(off, Math.min(len, off + 7_919)));
+  whole.end();
+  assert.equal(got?.length, len);
+  assert.deepEqual(got, body);
+  assert.equal(parsers.length, 200);
+});

@@ -82,6 +82,9 @@ const EMPTY = new Uint8Array(0);
 const State = { HeaderLength: 0, HeaderBody: 1, Timestamp: 2, Length: 3, Payload: 4 } as const;
 type State = (typeof State)[keyof typeof State];
 
+/** First buffer for a frame that spans chunks; it doubles as bytes arrive, up to the frame length. */
+const INITIAL_PARTIAL = 16 * 1024;
+
 /**
  * Incremental group-stream parser, fed everything after the stream type. Any error it throws
  * (DecodeError; MoqError FrameTooLarge / BoundsExceeded) leaves it unusable: reset the stream.
@@ -170,13 +173,20 @@ export class GroupParser {
         this.emit(chunk.subarray(pos, end));
         return end;
       }
-      // Spans chunks: the only copy this parser makes.
-      this.partial = new Uint8Array(this.len);
+      // Spans chunks: the only copy this parser makes. The buffer grows with the bytes that
+      // actually arrive, never to the declared length up front: a peer declaring 16 MiB frames on
+      // many streams and sending a byte on each must not make the relay allocate 16 MiB per stream.
+      this.partial = new Uint8Array(Math.min(this.len, Math.max(INITIAL_PARTIAL, avail)));
       this.partial.set(chunk.subarray(pos));
       this.filled = avail;
       return chunk.length;
     }
     const take = Math.min(this.len - this.filled, avail);
+    if (this.filled + take > this.partial.length) {
+      const grown = new Uint8Array(Math.min(this.len, Math.max(this.filled + take, this.partial.length * 2)));
+      grown.set(this.partial.subarray(0, this.filled));
+      this.partial = grown;
+    }
     this.partial.set(chunk.subarray(pos, pos + take), this.filled);
     this.filled += take;
     if (this.filled === this.len) {
