@@ -10,6 +10,7 @@ import { DecodeError, ShortRead } from "../../util/bytes.js";
 import { Code, MoqError } from "../error.js";
 import { deltaPropertyKeys, hasFirstObjectBit, hasPriorityAbsentTypes, type Draft } from "./version.js";
 import { IetfReader, IetfWriter } from "./wire.js";
+import { PayloadAssembler } from "../payload.js";
 
 /** Header flag bits (the type minus its 0x10 / 0x30 base). */
 export const SubgroupFlag = { Extensions: 0x01, SubgroupIsFirstObject: 0x02, ExplicitSubgroup: 0x04, EndOfGroup: 0x08 } as const;
@@ -99,8 +100,7 @@ export class ObjectParser {
   private len = 0;
   private id = 0;
   private ts: number | undefined;
-  private partial: Uint8Array | undefined;
-  private filled = 0;
+  private readonly assembler = new PayloadAssembler();
 
   constructor(
     private readonly v: Draft,
@@ -235,27 +235,13 @@ export class ObjectParser {
   }
 
   private payload(chunk: Uint8Array, pos: number): number {
-    const avail = chunk.length - pos;
-    if (this.partial === undefined) {
-      if (avail >= this.len) {
-        const end = pos + this.len;
-        this.emit(chunk.subarray(pos, end));
-        return end;
-      }
-      this.partial = new Uint8Array(this.len);
-      this.partial.set(chunk.subarray(pos));
-      this.filled = avail;
-      return chunk.length;
-    }
-    const take = Math.min(this.len - this.filled, avail);
-    this.partial.set(chunk.subarray(pos, pos + take), this.filled);
-    this.filled += take;
-    if (this.filled === this.len) {
-      const done = this.partial;
-      this.partial = undefined;
+    const end = this.assembler.take(chunk, pos, this.len);
+    const done = this.assembler.complete;
+    if (done !== undefined) {
+      this.assembler.complete = undefined;
       this.emit(done);
     }
-    return pos + take;
+    return end;
   }
 
   private emit(payload: Uint8Array): void {

@@ -11,6 +11,7 @@ import { DecodeError, Reader, Writer } from "../../util/bytes.js";
 import { Code, MoqError } from "../error.js";
 import { readMessage, writeMessage } from "./message.js";
 import { hasFrameTimestamps, type Version } from "./version.js";
+import { PayloadAssembler } from "../payload.js";
 
 /** Signed → unsigned: 0, -1, 1, -2, 2 … → 0, 1, 2, 3, 4 … */
 export function zigzag(n: number): number {
@@ -82,9 +83,6 @@ const EMPTY = new Uint8Array(0);
 const State = { HeaderLength: 0, HeaderBody: 1, Timestamp: 2, Length: 3, Payload: 4 } as const;
 type State = (typeof State)[keyof typeof State];
 
-/** First buffer for a frame that spans chunks; it doubles as bytes arrive, up to the frame length. */
-const INITIAL_PARTIAL = 16 * 1024;
-
 /**
  * Incremental group-stream parser, fed everything after the stream type. Any error it throws
  * (DecodeError; MoqError FrameTooLarge / BoundsExceeded) leaves it unusable: reset the stream.
@@ -101,8 +99,7 @@ export class GroupParser {
   private ts = 0;
   private len = 0;
   /** A payload being assembled across chunks. */
-  private partial: Uint8Array | undefined;
-  private filled = 0;
+  private readonly assembler = new PayloadAssembler();
 
   constructor(
     version: Version,
@@ -166,35 +163,13 @@ export class GroupParser {
   }
 
   private payload(chunk: Uint8Array, pos: number): number {
-    const avail = chunk.length - pos;
-    if (this.partial === undefined) {
-      if (avail >= this.len) {
-        const end = pos + this.len;
-        this.emit(chunk.subarray(pos, end));
-        return end;
-      }
-      // Spans chunks: the only copy this parser makes. The buffer grows with the bytes that
-      // actually arrive, never to the declared length up front: a peer declaring 16 MiB frames on
-      // many streams and sending a byte on each must not make the relay allocate 16 MiB per stream.
-      this.partial = new Uint8Array(Math.min(this.len, Math.max(INITIAL_PARTIAL, avail)));
-      this.partial.set(chunk.subarray(pos));
-      this.filled = avail;
-      return chunk.length;
-    }
-    const take = Math.min(this.len - this.filled, avail);
-    if (this.filled + take > this.partial.length) {
-      const grown = new Uint8Array(Math.min(this.len, Math.max(this.filled + take, this.partial.length * 2)));
-      grown.set(this.partial.subarray(0, this.filled));
-      this.partial = grown;
-    }
-    this.partial.set(chunk.subarray(pos, pos + take), this.filled);
-    this.filled += take;
-    if (this.filled === this.len) {
-      const done = this.partial;
-      this.partial = undefined;
+    const end = this.assembler.take(chunk, pos, this.len);
+    const done = this.assembler.complete;
+    if (done !== undefined) {
+      this.assembler.complete = undefined;
       this.emit(done);
     }
-    return pos + take;
+    return end;
   }
 
   /** Read a varint into this.value; returns the new position, or -1 after stashing a partial one. */
