@@ -19,7 +19,7 @@ export function assertBuilt(): void {
 /** A copy of the checkout (sources and lock, no node_modules) to run npm in without touching ours. */
 export function copyCheckout(dir: string, withDist: boolean): string {
   const copy = join(dir, "checkout");
-  const entries = ["package.json", "package-lock.json", "README.md", "relay.toml.example", "tsconfig.json", "tsconfig.build.json", "bin", "scripts", "src", "systemd"];
+  const entries = ["package.json", "package-lock.json", "README.md", "relay.toml.example", "tsconfig.json", "tsconfig.build.json", "bin", "native", "scripts", "src", "systemd"];
   if (withDist) entries.push("dist");
   for (const e of entries) cpSync(join(ROOT, e), join(copy, e), { recursive: true });
   return copy;
