@@ -3,6 +3,8 @@
 import type { RelayContext } from "./context.js";
 
 export interface Part {
+  /** Tell connections that carry several sessions (HTTP/3) to take no new ones. */
+  goaway?(): void;
   /** Stop taking new sessions on this listener and close its live ones. */
   stopSessions?(): void;
   /** Release the listener's sockets. */
@@ -12,6 +14,7 @@ export interface Part {
 export async function drain(ctx: RelayContext, parts: Part[]): Promise<void> {
   ctx.draining = true;
   ctx.sessions.goawayAll();
+  for (const p of parts) p.goaway?.();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([ctx.sessions.whenEmpty(), new Promise<void>((r) => (timer = setTimeout(r, ctx.config.http.drain_timeout)))]);
   clearTimeout(timer);

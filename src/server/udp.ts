@@ -15,6 +15,8 @@ import type { RelayContext } from "./context.js";
 export interface UdpSide {
   /** False when QUIC is unavailable on this platform and only TCP serves. */
   readonly serving: boolean;
+  /** Drain: HTTP/3 GOAWAY on every connection. */
+  goaway?(): void;
   close(): Promise<void>;
 }
 
@@ -85,13 +87,15 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
     log,
   });
   certs.onChange((c) => quic.setCertificate(c.certPem, c.keyPem));
+  // Live HTTP/3 connections, so a drain can send each its GOAWAY.
+  const h3s = new Set<H3Connection<Grant>>();
   quic.onConnection = (conn) => {
     // Raw QUIC sessions bound their own SETUP by handshake_timeout.
     if (conn.protocol !== "h3") {
       quic.settle(conn);
       return rawQuic(ctx, conn);
     }
-    new H3Connection<Grant>(conn, {
+    const h3 = new H3Connection<Grant>(conn, {
       log: log.child({ transport: "webtransport", remote: conn.remote }),
       maxSessions: 16,
       maxHeaderSize: config.limits.max_header_size,
@@ -107,7 +111,16 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
         quic.settle(conn);
         ctx.accept(session, grant);
       },
-    }).start();
+    });
+    h3s.add(h3);
+    conn.closed.then(() => h3s.delete(h3), () => h3s.delete(h3));
+    h3.start();
   };
-  return { serving: true, close: () => quic.close() };
+  return {
+    serving: true,
+    goaway: () => {
+      for (const h of h3s) h.goaway();
+    },
+    close: () => quic.close(),
+  };
 }

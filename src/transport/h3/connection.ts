@@ -3,7 +3,7 @@
 // streams and datagrams to their sessions. Anything else gets a real HTTP status or H3 error.
 // Every stream is parsed incrementally (parser.ts) with a cap on what may be buffered: request
 // heads by max_header_size, capsules by max_capsule_size, control frames by 16 KiB.
-import type { BidiStream, RecvStream } from "../session.js";
+import type { BidiStream, RecvStream, SendStream } from "../session.js";
 import type { QuicConnection } from "../quic/connection.js";
 import { ByteQueue } from "../../util/byte-queue.js";
 import { Reader, Writer } from "../../util/bytes.js";
@@ -98,6 +98,12 @@ export class H3Connection<T> {
   private readonly early = new Map<number, Array<() => void>>();
   private peerSettings: Map<number, number> | undefined;
   private readonly maxHeaderSize: number;
+  /** Our control stream, once open (GOAWAY goes there). */
+  private controlOut: SendStream | undefined;
+  /** The request stream id after the highest one seen: what a GOAWAY names. */
+  private nextRequest = 0;
+  /** Set once GOAWAY was decided: requests on streams at or above it are rejected. */
+  private goingAway: number | undefined;
   private readonly maxCapsule: number;
 
   constructor(
@@ -129,8 +135,25 @@ export class H3Connection<T> {
     this.quic.openUni().then((s) => {
       s.write(new Writer(2).varint(StreamType.Control).finish());
       s.write(encodeSettings(settings));
+      this.controlOut = s;
+      if (this.goingAway !== undefined) this.sendGoaway(this.goingAway);
     }, critical);
     for (const type of [StreamType.QpackEncoder, StreamType.QpackDecoder]) this.quic.openUni().then((s) => void s.write(new Writer(1).varint(type).finish()), critical);
+  }
+
+  /**
+   * Drain (RFC 9114 §5.2): tell the client that requests on streams from the next unseen one on
+   * will not be processed. Sessions already open carry on until the MoQ layer's own GOAWAY and
+   * close end them; new CONNECTs on later streams are refused with H3_REQUEST_REJECTED.
+   */
+  goaway(): void {
+    if (this.goingAway !== undefined) return;
+    this.goingAway = this.nextRequest;
+    if (this.controlOut !== undefined) this.sendGoaway(this.goingAway);
+  }
+
+  private sendGoaway(id: number): void {
+    this.controlOut?.write(encodeFrame(Frame.Goaway, new Writer(8).varint(id).finish()));
   }
 
   private error(code: number, reason: string): void {
@@ -215,6 +238,12 @@ export class H3Connection<T> {
 
   /** A request stream: HEADERS (capped), then — for an accepted CONNECT — DATA frames carrying capsules. */
   private requestStream(stream: BidiStream, first: Uint8Array[], endedAlready: boolean): void {
+    if (this.goingAway !== undefined && stream.id >= this.goingAway) {
+      stream.send.reset(H3Error.RequestRejected);
+      stream.recv.stop(H3Error.RequestRejected);
+      return;
+    }
+    this.nextRequest = Math.max(this.nextRequest, stream.id + 4);
     let state: "head" | "vetting" | "open" | "done" = "head";
     let peerEnded = false;
     let session: WebTransportSession | undefined;
