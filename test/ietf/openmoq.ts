@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { haveChromium, launchBrowser, type BrowserHarness } from "../util/browser.js";
-import { startTestRelay, type TestRelay } from "../util/relay.js";
+import { servingLive, startTestRelay, type TestRelay } from "../util/relay.js";
 import { connect, publish, within } from "../util/moq.js";
 
 const skip = !haveChromium && "no /usr/bin/chromium (apt-get install chromium)";
@@ -70,7 +70,7 @@ export function openMoqTest(protocol: string): void {
     page.on("console", (m) => logs.push(m.text()));
     try {
       await within(subscribeInPage(page, `https://127.0.0.1:${relay.port}/anon`, relay.certs.current.fingerprint, protocol, name, "video"), 15_000, `the OpenMOQ client to subscribe (console: ${logs.slice(-5).join(" | ")})`);
-      await new Promise((r) => setTimeout(r, 300));
+      await servingLive(relay, `anon/${name}`, "video", { publisher: p });
       for (let g = 0; g < 5; g++) p.group(frames(g));
       await within(
         page.waitForFunction(() => (globalThis as unknown as { openmoq: Seen }).openmoq.objects.length >= 50, undefined, { timeout: 15_000 }),

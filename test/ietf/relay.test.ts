@@ -3,7 +3,7 @@
 import "../util/polyfill.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { startTestRelay } from "../util/relay.js";
+import { servingLive, startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced } from "../util/moq.js";
 
 const relay = await startTestRelay();
@@ -31,7 +31,7 @@ for (const [draft, pair] of Object.entries(PAIRS)) {
     const p = publish(pub, name, "video");
     await waitAnnounced(sub, name);
     const r = subscribe(sub, name, "video");
-    await new Promise((res) => setTimeout(res, 300));
+    await servingLive(relay, `anon/${name}`, "video", { publisher: p });
     p.group(frames(0, 10));
     const first = await r.nextGroup();
     assert.equal(first.sequence, 0);
@@ -52,7 +52,7 @@ test("mixed: an IETF (moqt-18) publisher is watched by a moq-lite-05 viewer, byt
   const p = publish(pub, "mixed-ietf-pub", "video");
   await waitAnnounced(sub, "mixed-ietf-pub");
   const r = subscribe(sub, "mixed-ietf-pub", "video");
-  await new Promise((res) => setTimeout(res, 300));
+  await servingLive(relay, "anon/mixed-ietf-pub", "video", { publisher: p });
   p.group(frames(0, 10));
   const first = await r.nextGroup();
   assert.equal(first.sequence, 0);
@@ -72,7 +72,7 @@ test("mixed: a moq-lite-05 publisher is watched by an IETF (moqt-20) viewer, byt
   const p = publish(pub, "mixed-lite-pub", "video");
   await waitAnnounced(sub, "mixed-lite-pub");
   const r = subscribe(sub, "mixed-lite-pub", "video");
-  await new Promise((res) => setTimeout(res, 300));
+  await servingLive(relay, "anon/mixed-lite-pub", "video", { publisher: p });
   p.group(frames(0, 10));
   const first = await r.nextGroup();
   assert.equal(first.sequence, 0);

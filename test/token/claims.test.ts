@@ -117,7 +117,10 @@ test("expiry parsing: relative units and absolute seconds", () => {
   assert.equal(parseExpiry("+90s", t), s + 90);
   assert.equal(parseExpiry("+90", t), s + 90);
   assert.equal(parseExpiry("1800000000", t), 1_800_000_000);
-  for (const bad of ["1h", "+1y", "-5", "soon", ""]) assert.throws(() => parseExpiry(bad, t), /not an expiry/, bad);
+  // A negative offset makes an already-expired token (for testing refusals), as `moq-token sign --expires -1h`.
+  assert.equal(parseExpiry("-1h", t), s - 3600);
+  assert.equal(parseExpiry("-5", t), s - 5);
+  for (const bad of ["1h", "+1y", "-1y", "soon", ""]) assert.throws(() => parseExpiry(bad, t), /not an expiry/, bad);
 });
 
 test("nbf is enforced and an iat in the future is refused, each within the clock-skew allowance", async () => {

@@ -26,3 +26,20 @@ export async function startTestRelay(flags: Record<string, FlagValue> = {}): Pro
     },
   });
 }
+
+/**
+ * Resolve once the relay serves `path`'s `track` live: at least `viewers` viewers and an upstream
+ * subscription, and (given the publisher) the publisher was asked for the track. A group published
+ * before then would be skipped by a live viewer, so tests wait for this instead of sleeping.
+ */
+export async function servingLive(relay: RelayHandle, path: string, track: string, opts: { viewers?: number; publisher?: { waitSubscribed(ms?: number): Promise<void> }; ms?: number } = {}): Promise<void> {
+  const ms = opts.ms ?? 5000;
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const t = relay.origin.lookup(path)?.peek(track);
+    if (t !== undefined && t.hasUpstream && t.viewerCount >= (opts.viewers ?? 1)) break;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for the relay to serve ${path}/${track} live`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await opts.publisher?.waitSubscribed(Math.max(1, deadline - Date.now()));
+}
