@@ -83,8 +83,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     throw err;
   }
 
-  // 3. Parts of the configuration whose behaviour has not landed yet: say so rather than pretend.
-
+  // 3. Start dialing peers once the listeners are up, so peers dialing back find us.
   const port = tcp?.port ?? config.server.port;
   cluster?.start();
   log.info({ bind: config.server.bind, port, tcp: tcp !== undefined, udp: udp.serving, fingerprint: certs.current.fingerprint }, "relay listening");
