@@ -25,6 +25,7 @@ import { Subscribe, SubscribeType } from "./subscribe.js";
 import { FETCH_HEADER, isSubgroupType } from "./object.js";
 import { type Draft, draftFromAlpn, draftName, hasControlStream, hasUniSetup, isDraft, subscribeNamespaceType } from "./version.js";
 import { IetfReader, IetfWriter } from "./wire.js";
+import { ExpiryTimer } from "../expiry.js";
 
 export type IetfContext = LiteContext;
 
@@ -51,7 +52,7 @@ export class IetfSession {
   private deferred: Array<() => void> = [];
   private closeInfo: CloseInfo | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly expiry = new ExpiryTimer();
   private cleaned = false;
   /** Requests in flight on this session (bidi streams we are serving). */
   requests = 0;
@@ -400,23 +401,18 @@ export class IetfSession {
   // --- teardown ------------------------------------------------------------------------------
 
   private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const at = this.grant.expiresAt;
-    if (at === undefined || this.closeInfo !== undefined) return;
-    const ms = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
-    this.expiryTimer = setTimeout(() => {
-      if (Date.now() < at) return this.armExpiry();
+    if (this.closeInfo !== undefined) return this.expiry.clear();
+    this.expiry.arm(this.grant.expiresAt, () => {
       this.log.info({ reason: "expired" }, "credential expired: closing session");
       this.close(Code.Unauthorized, "token expired");
-    }, ms);
-    this.expiryTimer.unref();
+    });
   }
 
   private cleanup(): void {
     if (this.cleaned) return;
     this.cleaned = true;
     clearTimeout(this.handshakeTimer);
-    clearTimeout(this.expiryTimer);
+    this.expiry.clear();
     this.deferred = [];
     this.adapter?.close();
     this.serve.close();

@@ -19,6 +19,7 @@ import { acceptBidi, acceptUni } from "./session-streams.js";
 import { ClientSetup, Role, ServerSetup, SessionInfo, Setup } from "./setup.js";
 import { Bidi, Uni } from "./stream.js";
 import { hasGoaway, hasSetupStream, NEGOTIATE, selectLegacyVersion, Version, versionFromAlpn, versionName } from "./version.js";
+import { ExpiryTimer } from "../expiry.js";
 
 /** What a session may do (structurally the auth module's Grant): paths relative to `root`. */
 export interface LiteGrant {
@@ -89,7 +90,7 @@ export class LiteSession {
   private role: number = Role.Both;
   private closeInfo: CloseInfo | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly expiry = new ExpiryTimer();
   private cleaned = false;
   private clusterLink: ClusterLink | undefined;
 
@@ -323,24 +324,18 @@ export class LiteSession {
   // --- teardown ------------------------------------------------------------------------------
 
   private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const at = this.grant.expiresAt;
-    if (at === undefined || this.closeInfo !== undefined) return;
-    // setTimeout holds at most ~24.8 days: re-arm until the real deadline.
-    const ms = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
-    this.expiryTimer = setTimeout(() => {
-      if (Date.now() < at) return this.armExpiry();
+    if (this.closeInfo !== undefined) return this.expiry.clear();
+    this.expiry.arm(this.grant.expiresAt, () => {
       this.log.info({ reason: "expired" }, "credential expired: closing session");
       this.close(Code.Unauthorized, "token expired");
-    }, ms);
-    this.expiryTimer.unref();
+    });
   }
 
   private cleanup(): void {
     if (this.cleaned) return;
     this.cleaned = true;
     clearTimeout(this.handshakeTimer);
-    clearTimeout(this.expiryTimer);
+    this.expiry.clear();
     this.deferred = [];
     this.serve.close();
     this.ingest.close();
