@@ -4,7 +4,13 @@ import "../../src/util/node20.js";
 import { WebSocket } from "ws";
 
 const G = globalThis as unknown as { WebSocket?: unknown };
-if (G.WebSocket === undefined) G.WebSocket = WebSocket;
+/** Node's own WebSocket (undici, Node >= 22), undefined on Node 20. */
+export const nativeWebSocket: unknown = G.WebSocket;
+// Always `ws`, also where Node has its own: @moq/web-socket-stream paces writes by polling
+// bufferedAmount every 10 ms, and undici's WebSocket reports bytes as buffered until they are on
+// the wire, so on Node 24 one client session sends only a few MB/s. Tests that measure the
+// relay's pace would measure that instead. test/e2e/native-websocket.test.ts covers undici.
+G.WebSocket = WebSocket;
 
 // @moq/net narrates every connection through console.debug, warns on each WebSocket connect
 // (the only transport Node has) and prints a stack for every normal close (code 0), burying
