@@ -1,6 +1,7 @@
 // The data path toward an IETF viewer: one downstream subscription and its subgroup streams,
-// one uni stream per group, objects written by reference from the cache (moq-lite's FramePump,
-// with IETF object heads). A viewer that falls behind is skipped ahead by the relay core.
+// one uni stream per group, objects written by reference from the cache (the shared GroupPump,
+// with IETF object heads). A viewer that falls behind is skipped ahead by the relay core, and one
+// that withholds stream credit holds no more than its queue (one openUni() in flight, UniOpener).
 import type { GroupCursor } from "../../relay/group.js";
 import type { RelayStats } from "../../relay/stats.js";
 import type { Subscription } from "../../relay/subscription.js";
@@ -8,6 +9,7 @@ import type { Track } from "../../relay/track.js";
 import type { ViewerPrefs, ViewerSink } from "../../relay/types.js";
 import type { BidiStream, SendStream } from "../../transport/session.js";
 import { Code } from "../error.js";
+import { GroupPump, UniOpener } from "../pump.js";
 import { groupRank } from "../lite/session-io.js";
 import { control } from "./message.js";
 import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "./object.js";
@@ -16,88 +18,22 @@ import { DoneStatus, PublishDone, SubscribeType } from "./subscribe.js";
 import type { Draft } from "./version.js";
 import { IetfWriter } from "./wire.js";
 
-/** Writes one group's objects from a cursor to a subgroup stream, then FINs (or resets). */
-export class ObjectPump {
-  private out: SendStream | undefined;
-  private blocked = false;
-  private done = false;
-  private abortCode: number = Code.Cancel;
+/** IETF objects: an object head (with the timestamp property when asked) before each payload. */
+export class ObjectPump extends GroupPump {
   private readonly w: IetfWriter;
 
-  constructor(
-    private readonly cursor: GroupCursor,
-    draft: Draft,
-    private readonly stamped: boolean,
-    private readonly stats: RelayStats,
-    private readonly onDone: (p: ObjectPump) => void,
-  ) {
+  constructor(cursor: GroupCursor, draft: Draft, private readonly stamped: boolean, stats: RelayStats, onDone: (p: ObjectPump) => void) {
+    super(cursor, stats, onDone as (p: GroupPump) => void);
     this.w = new IetfWriter(draft, 32);
-    cursor.onChange = () => {
-      if (this.out !== undefined && !this.blocked) this.pump();
-    };
-    cursor.onDrop = (code) => this.abort(code);
   }
 
-  get sequence(): number {
-    return this.cursor.sequence;
-  }
-
-  set rank(r: number) {
-    if (this.out !== undefined) this.out.priority = r;
-  }
-
-  attach(out: SendStream, header: Uint8Array, rank: number): void {
-    if (this.done) return void out.reset(this.abortCode);
-    this.out = out;
-    out.priority = rank;
-    out.onDrain = () => {
-      this.blocked = false;
-      if (!this.done) this.pump();
-    };
-    out.onStop = () => this.finish();
-    if (!out.write(header)) this.blocked = true;
-    if (!this.blocked) this.pump();
-  }
-
-  abort(code: number): void {
-    if (this.done) return;
-    this.abortCode = code;
-    this.out?.reset(code);
-    this.finish();
-  }
-
-  private pump(): void {
-    const out = this.out as SendStream;
-    const c = this.cursor;
-    const g = c.group;
+  protected frame(out: SendStream, timestamp: number, payload: Uint8Array): boolean {
     const w = this.w;
-    while (c.index < g.payloads.length) {
-      const i = c.index++;
-      const payload = g.payloads[i];
-      w.reset();
-      // Objects are frames 0, 1, 2…: every delta is 0 (the first object id is 0).
-      encodeObjectHead(w, 0, this.stamped, g.timestamps[i], payload.byteLength);
-      out.write(w.finish());
-      const ok = payload.byteLength === 0 ? true : out.write(payload);
-      this.stats.framesOut++;
-      this.stats.bytesOut += payload.byteLength;
-      if (!ok) {
-        this.blocked = true;
-        return;
-      }
-    }
-    if (!g.done) return;
-    if (g.error !== undefined) out.reset(g.error);
-    else out.end();
-    this.finish();
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.cursor.onChange = null;
-    this.cursor.close();
-    this.onDone(this);
+    w.reset();
+    // Objects are frames 0, 1, 2…: every delta is 0 (the first object id is 0).
+    encodeObjectHead(w, 0, this.stamped, timestamp, payload.byteLength);
+    out.write(w.finish());
+    return payload.byteLength === 0 ? true : out.write(payload);
   }
 }
 
@@ -107,6 +43,7 @@ export class IetfDownstream implements ViewerSink {
   private readonly pumps = new Set<ObjectPump>();
   private ending: number | undefined;
   private finished = false;
+  private readonly opener: UniOpener;
 
   constructor(
     private readonly s: IetfSession,
@@ -117,7 +54,9 @@ export class IetfDownstream implements ViewerSink {
     private readonly prefs: ViewerPrefs,
     private readonly stamped: boolean,
     private readonly onFinished: (d: IetfDownstream) => void,
-  ) {}
+  ) {
+    this.opener = new UniOpener(() => s.transport.openUni());
+  }
 
   start(): void {
     this.sub = this.track.subscribe(this, this.prefs);
@@ -138,6 +77,7 @@ export class IetfDownstream implements ViewerSink {
     this.finished = true;
     this.sub?.close();
     this.pumps.clear();
+    this.opener.dispose();
   }
 
   group(cursor: GroupCursor): void {
@@ -147,6 +87,7 @@ export class IetfDownstream implements ViewerSink {
     const seq = cursor.sequence;
     const pump = new ObjectPump(cursor, v, this.stamped, s.origin.stats, (p) => {
       this.pumps.delete(p);
+      this.opener.remove(p);
       this.maybeFinish();
     });
     this.pumps.add(pump);
@@ -154,11 +95,8 @@ export class IetfDownstream implements ViewerSink {
     const w = new IetfWriter(v, 16);
     encodeSubgroupHeader(w, subgroupType(v, this.stamped), this.alias, seq, this.track.info?.priority ?? 0);
     const header = w.finish();
-    const rank = groupRank(this.prefs.priority, this.track.info?.priority ?? 0, seq, this.prefs.ordered);
-    s.transport.openUni().then(
-      (out) => pump.attach(out, header, rank),
-      () => pump.abort(Code.Cancel),
-    );
+    pump.rank = groupRank(this.prefs.priority, this.track.info?.priority ?? 0, seq, this.prefs.ordered);
+    this.opener.add(pump, header);
   }
 
   end(end: number): void {
@@ -190,6 +128,7 @@ export class IetfDownstream implements ViewerSink {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.opener.close();
     this.sub?.close();
     this.onFinished(this);
   }

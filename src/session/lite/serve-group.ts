@@ -5,18 +5,16 @@
 // resumes on drain. A viewer that stays behind is skipped ahead by the relay core (its oldest
 // group streams are reset with Old), so it never holds back the publisher or other viewers.
 //
-// Stream credit: a viewer may withhold uni-stream credit, so openUni() can wait indefinitely.
-// Each subscription keeps at most one open in flight; groups wait in a short list (bounded by
-// the subscription's in-flight limit, which drops the oldest), and a stream that arrives goes to
-// the most wanted group still waiting. A group dropped while waiting never gets a stream, and
-// nothing the transport queues holds a group.
-import type { Group, GroupCursor } from "../../relay/group.js";
+// Stream credit: one openUni() in flight per subscription (UniOpener in ../pump.ts), so a viewer
+// that withholds credit holds no more than its queue.
+import type { GroupCursor } from "../../relay/group.js";
 import type { RelayStats } from "../../relay/stats.js";
 import type { Subscription } from "../../relay/subscription.js";
 import type { Track } from "../../relay/track.js";
 import type { ViewerPrefs, ViewerSink } from "../../relay/types.js";
 import type { BidiStream, SendStream } from "../../transport/session.js";
 import { Code } from "../error.js";
+import { GroupPump, UniOpener } from "../pump.js";
 import { GroupHeader } from "./group.js";
 import { send } from "./io.js";
 import { toBytes } from "./message.js";
@@ -26,104 +24,18 @@ import { Uni } from "./stream.js";
 import { encodeSubscribeResponse, SubscribeEnd, SubscribeStart } from "./subscribe.js";
 import { hasSubscribeStartEnd, type Version } from "./version.js";
 
-/**
- * Writes one group's frames from a cursor to a stream (a group stream, or a FETCH response), as
- * fast as the transport takes them, then FINs (or resets with the upstream's code).
- */
-export class FramePump {
-  private out: SendStream | undefined;
-  private blocked = false;
-  private done = false;
-  /** Code to reset with if the pump was aborted before its stream opened. */
-  private abortCode: number = Code.Cancel;
+/** moq-lite frames: a head (timestamp delta and size) before each payload. */
+export class FramePump extends GroupPump {
   private prev = 0;
-  private rankValue = 0;
 
-  constructor(
-    private readonly cursor: GroupCursor,
-    private readonly v: Version,
-    private readonly stats: RelayStats,
-    private readonly onDone: (p: FramePump) => void,
-  ) {
-    cursor.onChange = () => {
-      if (this.out !== undefined && !this.blocked) this.pump();
-    };
-    cursor.onDrop = (code) => this.abort(code);
+  constructor(cursor: GroupCursor, private readonly v: Version, stats: RelayStats, onDone: (p: FramePump) => void) {
+    super(cursor, stats, onDone as (p: GroupPump) => void);
   }
 
-  get group(): Group {
-    return this.cursor.group;
-  }
-
-  get isDone(): boolean {
-    return this.done;
-  }
-
-  get rank(): number {
-    return this.rankValue;
-  }
-
-  set rank(r: number) {
-    this.rankValue = r;
-    if (this.out !== undefined) this.out.priority = r;
-  }
-
-  /** The stream is open: write `header` (if any), then frames. */
-  attach(out: SendStream, header?: Uint8Array): void {
-    if (this.done) {
-      out.reset(this.abortCode);
-      return;
-    }
-    this.out = out;
-    out.priority = this.rankValue;
-    out.onDrain = () => {
-      this.blocked = false;
-      if (!this.done) this.pump();
-    };
-    // The viewer stopped reading (or the session closed): nothing to reset.
-    out.onStop = () => this.finish();
-    if (header !== undefined && !out.write(header)) this.blocked = true;
-    if (!this.blocked) this.pump();
-  }
-
-  /** Give up on the group: reset the stream with `code`. */
-  abort(code: number): void {
-    if (this.done) return;
-    this.abortCode = code;
-    this.out?.reset(code);
-    this.finish();
-  }
-
-  private pump(): void {
-    const out = this.out as SendStream;
-    const c = this.cursor;
-    const g = c.group;
-    while (c.index < g.payloads.length) {
-      const i = c.index++;
-      const payload = g.payloads[i];
-      const ts = g.timestamps[i];
-      out.write(frameHead(this.v, ts - this.prev, payload.byteLength));
-      this.prev = ts;
-      const ok = out.write(payload);
-      this.stats.framesOut++;
-      this.stats.bytesOut += payload.byteLength;
-      if (!ok) {
-        this.blocked = true;
-        return;
-      }
-    }
-    if (!g.done) return;
-    if (g.error !== undefined) out.reset(g.error);
-    else out.end();
-    this.finish();
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.cursor.onChange = null;
-    this.cursor.close();
-    this.onDone(this);
+  protected frame(out: SendStream, timestamp: number, payload: Uint8Array): boolean {
+    out.write(frameHead(this.v, timestamp - this.prev, payload.byteLength));
+    this.prev = timestamp;
+    return out.write(payload);
   }
 }
 
@@ -137,12 +49,7 @@ export class Downstream implements ViewerSink {
   /** Our side of the subscribe stream is finished (FIN or reset). */
   private finished = false;
   private highest = -1;
-  /** Groups waiting for a stream, with their header bytes, in arrival order. */
-  private readonly waiting: Array<{ pump: FramePump; header: Uint8Array }> = [];
-  /** An openUni() is in flight (at most one per subscription). */
-  private opening = false;
-  /** A stream that opened after every waiting group was dropped, kept for the next one. */
-  private spare: SendStream | undefined;
+  private readonly opener: UniOpener;
 
   constructor(
     private readonly s: LiteSession,
@@ -152,7 +59,9 @@ export class Downstream implements ViewerSink {
     private prefs: ViewerPrefs,
     /** Our side of the stream is finished: the subscription no longer counts against the session. */
     private readonly onFinished: (d: Downstream) => void = () => undefined,
-  ) {}
+  ) {
+    this.opener = new UniOpener(() => s.transport.openUni());
+  }
 
   /** Join the track; cached groups start flowing at once. */
   start(): void {
@@ -182,8 +91,7 @@ export class Downstream implements ViewerSink {
     this.finished = true;
     this.sub?.close();
     this.pumps.clear();
-    this.waiting.length = 0;
-    this.spare = undefined;
+    this.opener.dispose();
   }
 
   // --- ViewerSink ----------------------------------------------------------------------------
@@ -202,7 +110,7 @@ export class Downstream implements ViewerSink {
     this.highest = Math.max(this.highest, seq);
     const pump = new FramePump(cursor, v, this.s.origin.stats, (p) => {
       this.pumps.delete(p);
-      this.unwait(p);
+      this.opener.remove(p);
       this.maybeFinish();
     });
     pump.rank = this.rank(seq);
@@ -212,52 +120,7 @@ export class Downstream implements ViewerSink {
       w.varint(Uni.Group);
       new GroupHeader(this.id, seq).encode(w, v);
     });
-    const spare = this.spare;
-    if (spare !== undefined) {
-      this.spare = undefined;
-      pump.attach(spare, header);
-      return;
-    }
-    this.waiting.push({ pump, header });
-    this.openNext();
-  }
-
-  /** Ask the transport for one stream if a group waits for one and none is being opened. */
-  private openNext(): void {
-    if (this.opening || this.waiting.length === 0 || this.finished) return;
-    this.opening = true;
-    this.s.transport.openUni().then(
-      (out) => {
-        this.opening = false;
-        const next = this.takeWaiting();
-        if (next !== undefined) next.pump.attach(out, next.header);
-        else if (this.finished || this.spare !== undefined) out.reset(Code.Cancel);
-        else this.spare = out;
-        this.openNext();
-      },
-      () => {
-        this.opening = false;
-        for (const w of this.waiting.splice(0)) w.pump.abort(Code.Cancel);
-      },
-    );
-  }
-
-  /** The waiting group a new stream should carry: the best ranked (lowest rank) one. */
-  private takeWaiting(): { pump: FramePump; header: Uint8Array } | undefined {
-    let best = -1;
-    for (let i = 0; i < this.waiting.length; i++) {
-      if (best < 0 || this.waiting[i].pump.rank < this.waiting[best].pump.rank) best = i;
-    }
-    return best < 0 ? undefined : this.waiting.splice(best, 1)[0];
-  }
-
-  private unwait(p: FramePump): void {
-    for (let i = 0; i < this.waiting.length; i++) {
-      if (this.waiting[i].pump === p) {
-        this.waiting.splice(i, 1);
-        return;
-      }
-    }
+    this.opener.add(pump, header);
   }
 
   end(end: number): void {
@@ -293,8 +156,7 @@ export class Downstream implements ViewerSink {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.spare?.reset(Code.Cancel);
-    this.spare = undefined;
+    this.opener.close();
     // Complete: leave the track (it may release its upstream) and free the session's slot.
     this.sub?.close();
     this.onFinished(this);
