@@ -20,7 +20,7 @@ export interface FailsOptions {
   onSession(session: Session): void;
 }
 
-interface FailsSession extends WtLike {
+export interface FailsSession extends WtLike {
   readonly userData?: { url?: string; remote?: string };
   /** "ip:port" of the peer, as the library's native transport reports it. */
   readonly peerAddress?: string;
@@ -62,26 +62,37 @@ export async function startFails(opts: FailsOptions): Promise<{ close(): void }>
   });
   server.startServer();
   await server.ready;
-  const reader = server.sessionStream(ROUTE, { noAutoPaths: true }).getReader();
+  acceptSessions(server.sessionStream(ROUTE, { noAutoPaths: true }), opts);
+  opts.log.info({ port: opts.port }, "WebTransport served by the fails-quiche engine");
+  return { close: () => server.stopServer() };
+}
+
+/**
+ * Hands each session that completes its handshake to `onSession`. Handshakes are awaited side by
+ * side: one that fails ends only itself, one that never completes holds up nobody else.
+ */
+export function acceptSessions(sessions: ReadableStream<FailsSession>, opts: Pick<FailsOptions, "log" | "onSession">): void {
+  const reader = sessions.getReader();
+  const ready = async (s: FailsSession): Promise<void> => {
+    try {
+      await s.ready;
+    } catch (err) {
+      opts.log.debug({ err, remote: s.peerAddress, transport: "webtransport" }, "fails-quiche session failed before ready");
+      return;
+    }
+    const url = new URL(s.userData?.url ?? "https://relay/");
+    // "ip:port" of the peer: per-address limits count by it.
+    const remote = s.peerAddress ?? s.userData?.remote ?? "";
+    opts.onSession(new WtSession(s, { transport: "webtransport", protocol: "", url, remote }));
+  };
   detach(
     (async () => {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        // One failed handshake ends that session only; the loop goes on to the next.
-        try {
-          await value.ready;
-        } catch (err) {
-          opts.log.debug({ err, remote: value.peerAddress, transport: "webtransport" }, "fails-quiche session failed before ready");
-          continue;
-        }
-        const url = new URL(value.userData?.url ?? "https://relay/");
-        const remote = value.peerAddress ?? value.userData?.remote ?? "";
-        opts.onSession(new WtSession(value, { transport: "webtransport", protocol: "", url, remote, resetReason: (code) => ({ streamErrorCode: code }) }));
+        detach(ready(value), (err) => opts.log.warn({ err }, "fails-quiche session hand-over failed"));
       }
     })(),
     (err) => opts.log.error({ err }, "fails-quiche engine stopped"),
   );
-  opts.log.info({ port: opts.port }, "WebTransport served by the fails-quiche engine");
-  return { close: () => server.stopServer() };
 }

@@ -1,8 +1,9 @@
-// Adapts a WebTransport-shaped object (WHATWG streams: @moq/qmux sessions over WebSocket, and the
-// optional fails-quiche engine) to our callback-based Session. The promise-per-chunk cost of
-// WHATWG streams is paid once here, at the edge, so the MoQ layer above stays callback driven.
+// Adapts a WebTransport-shaped session object (the optional fails-quiche engine's; any W3C-shaped
+// one, such as an @moq/qmux session, works) to our callback-based Session. Its streams use the
+// same adapter as QMux over WebSocket (whatwg-streams.ts), so both behave alike.
 import { detach } from "../util/async.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session, TransportKind } from "./session.js";
+import { WhatwgRecv, WhatwgSend } from "./whatwg-streams.js";
 
 /** The parts of the W3C WebTransport API we use (Node has no DOM lib types). */
 export interface WtLike {
@@ -21,147 +22,11 @@ export interface WtBidi {
   readonly writable: WritableStream<Uint8Array>;
 }
 
-/** Makes the error a stream is reset with; each library has its own WebTransportError class. */
-export type ResetReason = (code: number) => unknown;
-
-const HIGH_WATER = 256 * 1024;
-
-function codeOf(e: unknown): number {
-  const c = (e as { streamErrorCode?: unknown } | null)?.streamErrorCode;
-  return typeof c === "number" ? c : 0;
-}
-
-class WtSend implements SendStream {
-  private order = 0;
-  onDrain: (() => void) | null = null;
-  onStop: ((code: number) => void) | null = null;
-  writableLength = 0;
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-  private dead = false;
-
-  constructor(
-    readonly id: number,
-    private readonly stream: WritableStream<Uint8Array>,
-    private readonly reason: ResetReason,
-  ) {
-    this.writer = stream.getWriter();
-    this.writer.closed.catch((e: unknown) => this.stopped(codeOf(e)));
-  }
-
-  get priority(): number {
-    return this.order;
-  }
-
-  /** W3C sendOrder: higher is sent first, the opposite of our rank (lower first). */
-  set priority(p: number) {
-    this.order = p;
-    (this.stream as { sendOrder?: number }).sendOrder = -p;
-  }
-
-  write(chunk: Uint8Array): boolean {
-    if (this.dead) return false;
-    this.writableLength += chunk.byteLength;
-    this.writer.write(chunk).then(
-      () => {
-        const before = this.writableLength;
-        this.writableLength -= chunk.byteLength;
-        if (before >= HIGH_WATER && this.writableLength < HIGH_WATER) this.onDrain?.();
-      },
-      (e: unknown) => this.stopped(codeOf(e)),
-    );
-    return this.writableLength < HIGH_WATER;
-  }
-
-  end(): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.writer.close().catch(() => undefined);
-  }
-
-  reset(code: number): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.writableLength = 0;
-    this.writer.abort(this.reason(code)).catch(() => undefined);
-  }
-
-  private stopped(code: number): void {
-    if (this.dead && this.onStop === null) return;
-    const wasDead = this.dead;
-    this.dead = true;
-    if (!wasDead || code !== 0) {
-      const cb = this.onStop;
-      this.onStop = null;
-      cb?.(code);
-    }
-  }
-}
-
-class WtRecv implements RecvStream {
-  onData: ((chunk: Uint8Array) => void) | null = null;
-  onEnd: (() => void) | null = null;
-  onReset: ((code: number) => void) | null = null;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private paused = false;
-  private pumping = false;
-  private done = false;
-
-  constructor(
-    readonly id: number,
-    stream: ReadableStream<Uint8Array>,
-    private readonly reason: ResetReason,
-  ) {
-    this.reader = stream.getReader();
-    // Start after the caller has attached its handlers in the same turn.
-    queueMicrotask(() => detach(this.pump(), () => this.stop(0)));
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    detach(this.pump(), () => this.stop(0));
-  }
-
-  stop(code: number): void {
-    if (this.done) return;
-    this.done = true;
-    this.reader.cancel(this.reason(code)).catch(() => undefined);
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (!this.paused && !this.done) {
-        const { value, done } = await this.reader.read();
-        if (done) {
-          this.done = true;
-          this.onEnd?.();
-          return;
-        }
-        this.onData?.(value);
-      }
-    } catch (e) {
-      if (!this.done) {
-        this.done = true;
-        this.onReset?.(codeOf(e));
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-}
-
 export interface AdapterInfo {
   transport: TransportKind;
   protocol: string;
   url: URL;
   remote: string;
-  resetReason: ResetReason;
 }
 
 export class WtSession implements Session {
@@ -207,11 +72,15 @@ export class WtSession implements Session {
     const fail = (err: unknown): void => this.close(0, `stream intake failed: ${err instanceof Error ? err.message : String(err)}`);
     detach(this.accept(this.wt.incomingBidirectionalStreams, (s) => {
       const id = this.nextId++;
-      this.onBidi?.({ id, send: new WtSend(id, s.writable, this.info.resetReason), recv: new WtRecv(id, s.readable, this.info.resetReason) });
+      const recv = new WhatwgRecv(id, s.readable);
+      this.onBidi?.({ id, send: new WhatwgSend(id, s.writable), recv });
+      // Only now, with the owner's handlers in place (the Session contract).
+      recv.start();
     }), fail);
     detach(this.accept(this.wt.incomingUnidirectionalStreams, (s) => {
-      const id = this.nextId++;
-      this.onUni?.(new WtRecv(id, s, this.info.resetReason));
+      const recv = new WhatwgRecv(this.nextId++, s);
+      this.onUni?.(recv);
+      recv.start();
     }), fail);
     if (this.wt.datagrams !== undefined) detach(this.accept(this.wt.datagrams.readable, (d) => this.onDatagram?.(d)), fail);
   }
@@ -232,12 +101,15 @@ export class WtSession implements Session {
   async openBidi(): Promise<BidiStream> {
     const s = await this.wt.createBidirectionalStream();
     const id = this.nextId++;
-    return { id, send: new WtSend(id, s.writable, this.info.resetReason), recv: new WtRecv(id, s.readable, this.info.resetReason) };
+    const recv = new WhatwgRecv(id, s.readable);
+    // The peer cannot answer a stream it has not seen yet, so reading may start right away.
+    recv.start();
+    return { id, send: new WhatwgSend(id, s.writable), recv };
   }
 
   async openUni(): Promise<SendStream> {
     const s = await this.wt.createUnidirectionalStream();
-    return new WtSend(this.nextId++, s, this.info.resetReason);
+    return new WhatwgSend(this.nextId++, s);
   }
 
   sendDatagram(data: Uint8Array): boolean {

@@ -4,7 +4,7 @@
 // what waits meanwhile.
 import { detach } from "../../util/async.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
-import { WsRecvStream, WsSendStream, type QmuxWritable } from "./streams.js";
+import { WhatwgRecv, WhatwgSend, type OrderedWritable } from "../whatwg-streams.js";
 
 /** What we use of an @moq/qmux Session (Node has no DOM WebTransport types). */
 export interface QmuxLike {
@@ -13,13 +13,13 @@ export interface QmuxLike {
   readonly incomingUnidirectionalStreams: ReadableStream<ReadableStream<Uint8Array>>;
   readonly datagrams: { readonly readable: ReadableStream<Uint8Array>; readonly writable: WritableStream<Uint8Array>; readonly maxDatagramSize: number };
   createBidirectionalStream(opts?: { sendOrder?: number }): Promise<QmuxBidi>;
-  createUnidirectionalStream(opts?: { sendOrder?: number }): Promise<QmuxWritable>;
+  createUnidirectionalStream(opts?: { sendOrder?: number }): Promise<OrderedWritable>;
   close(info?: { closeCode?: number; reason?: string }): void;
 }
 
 export interface QmuxBidi {
   readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: QmuxWritable;
+  readonly writable: OrderedWritable;
 }
 
 export interface WebSocketSessionInit {
@@ -149,15 +149,15 @@ export class WebSocketSession implements Session {
   async openBidi(): Promise<BidiStream> {
     const s = await this.qmux.createBidirectionalStream();
     const id = this.ourBidi++ * 4 + 1;
-    const recv = new WsRecvStream(id, s.readable);
+    const recv = new WhatwgRecv(id, s.readable);
     // The peer cannot answer a stream it has not seen yet, so reading may start right away.
     recv.start();
-    return { id, send: new WsSendStream(id, s.writable), recv };
+    return { id, send: new WhatwgSend(id, s.writable), recv };
   }
 
   async openUni(): Promise<SendStream> {
     const w = await this.qmux.createUnidirectionalStream();
-    return new WsSendStream(this.ourUni++ * 4 + 3, w);
+    return new WhatwgSend(this.ourUni++ * 4 + 3, w);
   }
 
   sendDatagram(data: Uint8Array): boolean {
@@ -195,15 +195,15 @@ export class WebSocketSession implements Session {
   // Bound once, handed to the intakes.
   private readonly acceptBidi = (s: QmuxBidi): void => {
     const id = this.peerBidi++ * 4;
-    const recv = new WsRecvStream(id, s.readable);
-    const stream = { id, send: new WsSendStream(id, s.writable), recv };
+    const recv = new WhatwgRecv(id, s.readable);
+    const stream = { id, send: new WhatwgSend(id, s.writable), recv };
     this.bidiHandler?.(stream);
     // Only now, with the owner's handlers in place (the Session contract).
     recv.start();
   };
 
   private readonly acceptUni = (s: ReadableStream<Uint8Array>): void => {
-    const recv = new WsRecvStream(this.peerUni++ * 4 + 2, s);
+    const recv = new WhatwgRecv(this.peerUni++ * 4 + 2, s);
     this.uniHandler?.(recv);
     recv.start();
   };

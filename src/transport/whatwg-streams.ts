@@ -1,13 +1,36 @@
-// Our callback streams over @moq/qmux's WHATWG streams. qmux only speaks promises, so this edge
-// pays one promise per chunk (its read() / write()); nothing above it does. Flow control is
-// qmux's: a receive stream we stop reading stops granting the peer credit.
-import { detach } from "../../util/async.js";
-import { StreamError } from "@moq/qmux";
-import type { RecvStream, SendStream } from "../session.js";
+// Our callback streams over WebTransport-shaped WHATWG streams: @moq/qmux's (QMux over
+// WebSocket) and the optional fails-quiche engine's, one adapter with one behaviour for both.
+// WHATWG streams only speak promises, so this edge pays one promise per chunk (its read() /
+// write()); nothing above it does. Flow control is the library's: a receive stream we stop
+// reading stops granting the peer credit.
+//
+// The behaviour, as the Session contract (session.ts) asks and test/transport/whatwg-streams.test.ts
+// checks on both transports:
+// - pause(): no onData until resume(); a chunk whose read was already under way is held and
+//   delivered first on resume(), from a fresh stack.
+// - write() returns false from HIGH_WATER queued bytes; onDrain fires once the queue is back
+//   under half of it (hysteresis, as on QUIC streams).
+// - reset(code) / stop(code) carry the code to the peer; onStop fires only for a stop the peer
+//   (or the session's end) caused, never after our own reset.
+import { detach } from "../util/async.js";
+import type { RecvStream, SendStream } from "./session.js";
 
-/** A qmux send stream: a WritableStream with WebTransport's mutable `sendOrder` (higher first). */
-export interface QmuxWritable extends WritableStream<Uint8Array> {
+/** A WebTransport send stream: a WritableStream with a mutable `sendOrder` (higher first). */
+export interface OrderedWritable extends WritableStream<Uint8Array> {
   sendOrder?: number;
+}
+
+/**
+ * The reason a stream is aborted or cancelled with: libraries read the RESET_STREAM /
+ * STOP_SENDING code from a WebTransportError's `streamErrorCode` field, whatever its class.
+ */
+export class StreamReset extends Error {
+  readonly source = "stream";
+
+  constructor(readonly streamErrorCode: number) {
+    super(`stream reset: ${streamErrorCode}`);
+    this.name = "WebTransportError";
+  }
 }
 
 /** Bytes queued on a send stream beyond which write() asks the caller to wait for onDrain. */
@@ -21,7 +44,7 @@ export function codeOf(err: unknown): number {
   return typeof c === "number" ? c : 0;
 }
 
-/** Lengths of writes handed to qmux and not yet flushed, oldest first (writes complete in order). */
+/** Lengths of writes handed to the library and not yet flushed, oldest first (writes complete in order). */
 class Sizes {
   private items: number[] = [];
   private head = 0;
@@ -52,7 +75,7 @@ const OPEN = 0;
 const ENDING = 1;
 const DONE = 2;
 
-export class WsSendStream implements SendStream {
+export class WhatwgSend implements SendStream {
   onDrain: (() => void) | null = null;
   onStop: ((code: number) => void) | null = null;
   writableLength = 0;
@@ -65,7 +88,7 @@ export class WsSendStream implements SendStream {
 
   constructor(
     readonly id: number,
-    private readonly writable: QmuxWritable,
+    private readonly writable: OrderedWritable,
   ) {
     this.writer = writable.getWriter();
     this.writer.closed.then(
@@ -107,8 +130,7 @@ export class WsSendStream implements SendStream {
     this.state = DONE;
     this.resetByUs = true;
     this.dropQueue();
-    // qmux sends RESET_STREAM with the code the abort reason carries.
-    this.writer.abort(new StreamError(code)).catch(noop);
+    this.writer.abort(new StreamReset(code)).catch(noop);
   }
 
   // Bound once: one closure for the stream's life instead of one per write.
@@ -139,7 +161,7 @@ export class WsSendStream implements SendStream {
   }
 }
 
-export class WsRecvStream implements RecvStream {
+export class WhatwgRecv implements RecvStream {
   onData: ((chunk: Uint8Array) => void) | null = null;
   onEnd: (() => void) | null = null;
   onReset: ((code: number) => void) | null = null;
@@ -183,8 +205,7 @@ export class WsRecvStream implements RecvStream {
     if (this.finished) return;
     this.finished = true;
     this.held = undefined;
-    // qmux sends STOP_SENDING with the code the cancel reason carries.
-    this.reader.cancel(new StreamError(code)).catch(noop);
+    this.reader.cancel(new StreamReset(code)).catch(noop);
   }
 
   private async pump(): Promise<void> {
