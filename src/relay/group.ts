@@ -19,6 +19,8 @@ export class Group {
   error: number | undefined;
   /** False once the cache let go of it: viewers already reading it may finish, nobody new finds it. */
   cached = true;
+  /** It arrived as one datagram (a single-frame group): viewers that take datagrams may get it so. */
+  datagram = false;
   /** Called with each appended payload's size (the track charges its byte budget). */
   onAppend: ((bytes: number) => void) | null = null;
   private readonly readers = new Set<GroupCursor>();

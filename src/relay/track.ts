@@ -204,10 +204,11 @@ export class Track implements TrackSink, SubscriptionHost {
 
   // --- TrackSink: the upstream side ----------------------------------------------------------
 
-  group(sequence: number): Group | undefined {
+  group(sequence: number, datagram = false): Group | undefined {
     if (this.closed || !this.live) return undefined;
     if (this.get(sequence) !== undefined) return undefined; // a duplicate (datagram + stream)
     const g = new Group(sequence, this.env.now());
+    g.datagram = datagram;
     g.onAppend = (n) => {
       this.env.stats.bytesIn += n;
       this.env.stats.framesIn++;

@@ -44,9 +44,10 @@ export interface TrackSink {
   /**
    * Upstream started group `sequence`: append its frames to the returned Group, then finish or
    * abort it. undefined = the relay already has it (a duplicate) or no longer wants it; discard
-   * the data (e.g. STOP_SENDING the stream).
+   * the data (e.g. STOP_SENDING the stream). `datagram`: the group came as one datagram (a viewer
+   * that takes datagrams may get it the same way).
    */
-  group(sequence: number): Group | undefined;
+  group(sequence: number, datagram?: boolean): Group | undefined;
   /** Upstream promised no group at or after `end` (exclusive) will come. */
   end(end: number): void;
   /** The upstream subscription is over: `code` undefined = it ended cleanly, else a MoQ error code. */

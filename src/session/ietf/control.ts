@@ -7,6 +7,7 @@
 import type { BidiStream, RecvStream, SendStream } from "../../transport/session.js";
 import { Code, MoqError } from "../error.js";
 import { AnnounceType } from "./announce.js";
+import { FetchCancel, FetchMessage } from "./fetch.js";
 import { Termination } from "./errors.js";
 import { control, type ControlFramer, type ControlMessage } from "./message.js";
 import { decodeNamespace } from "./namespace.js";
@@ -106,8 +107,14 @@ export class ControlAdapter {
       case RequestType.RequestOk:
         return this.target(m)?.deliver(m.raw, false);
       case RequestType.RequestError:
-      case SubscribeType.PublishDone:
         return this.target(m)?.deliver(m.raw, true);
+      case SubscribeType.PublishDone: {
+        // Ends our SUBSCRIBE, or a track the client pushed with PUBLISH.
+        const r = new IetfReader(m.body.buf, m.body.draft, m.body.pos, m.body.end);
+        return this.streams.get(r.varint())?.deliver(m.raw, true);
+      }
+      case FetchMessage.FetchCancel:
+        return this.streams.get(FetchCancel.decode(m.body).requestId)?.remoteReset(Code.Cancel);
       case SubscribeType.Unsubscribe:
         return this.streams.get(Unsubscribe.decode(m.body).requestId)?.remoteEnd();
       case AnnounceType.UnsubscribeNamespace:
@@ -129,7 +136,6 @@ export class ControlAdapter {
       case SubscribeType.SubscribeUpdate:
       case AnnounceType.PublishNamespaceCancel:
       case RequestType.RequestsBlocked:
-      case 0x17: // FETCH_CANCEL: we serve no fetches
         return;
       default:
         throw new MoqError(Code.ProtocolViolation, `unexpected control message 0x${m.type.toString(16)}`);
@@ -253,6 +259,13 @@ class VirtualStream implements BidiStream, SendStream, RecvStream {
     if (this.remoteDone) return;
     this.remoteDone = true;
     this.onEnd?.();
+  }
+
+  /** @internal the client cancelled the request (FETCH_CANCEL). */
+  remoteReset(code: number): void {
+    if (this.remoteDone) return;
+    this.remoteDone = true;
+    this.onReset?.(code);
   }
 
   /** @internal the session is gone. */

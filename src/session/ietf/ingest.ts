@@ -1,7 +1,8 @@
 // The relay as a subscriber toward an IETF client: PUBLISH_NAMESPACE registers a broadcast in the
 // origin (under the session root, checked against the publish grant); the relay pulls each track
-// with its own SUBSCRIBE when a viewer wants it, and routes the subgroup streams naming that
-// subscription's track alias into the cache.
+// with its own SUBSCRIBE when a viewer wants it, and routes the subgroup streams and object
+// datagrams naming that subscription's track alias into the cache. PUBLISH pushes one track
+// into the broadcast its namespace names (announced for it when the client did not).
 import { isReserved } from "../../auth/grant.js";
 import type { Broadcast } from "../../relay/broadcast.js";
 import type { Group } from "../../relay/group.js";
@@ -12,7 +13,9 @@ import { guardRecv } from "../lite/session-io.js";
 import type { PublishNamespace } from "./announce.js";
 import { AnnounceType, RequestIdOnly } from "./announce.js";
 import { Draft } from "./version.js";
-import { IetfSource, type IetfUpstream } from "./ingest-source.js";
+import { type AliasTarget, IetfSource } from "./ingest-source.js";
+import { IetfPushes } from "./ingest-push.js";
+import { ObjectDatagram } from "./datagram.js";
 import { type ControlFramer, control } from "./message.js";
 import { ObjectParser } from "./object.js";
 import { RequestCode, RequestOk, RequestType } from "./request.js";
@@ -21,11 +24,34 @@ import type { IetfSession } from "./session.js";
 export class IetfIngest {
   private readonly byPath = new Map<string, Broadcast>();
   /** Upstream subscriptions by the track alias the publisher gave them. */
-  private readonly byAlias = new Map<number, IetfUpstream>();
+  private readonly byAlias = new Map<number, AliasTarget>();
   private nextRequest = 1;
   private closed = false;
+  /** PUBLISH: tracks the client pushes. */
+  readonly pushes: IetfPushes;
 
-  constructor(readonly s: IetfSession) {}
+  constructor(readonly s: IetfSession) {
+    this.pushes = new IetfPushes(this);
+  }
+
+  /** The broadcast the client announced at `rel` (relative to the session root), if any. */
+  announced(rel: string): Broadcast | undefined {
+    return this.byPath.get(rel);
+  }
+
+  /** Why the client may not publish at `rel`, or undefined when it may. */
+  refusal(rel: string): string | undefined {
+    const s = this.s;
+    const abs = join(s.grant.root, rel);
+    if (rel === "" || !isValid(abs)) return "invalid-path";
+    if (!coveredBy(rel, s.grant.publish) || (s.grant.cluster !== true && isReserved(abs))) return "not-permitted";
+    return undefined;
+  }
+
+  /** How many broadcasts this session holds open (announced and pushed). */
+  get broadcastCount(): number {
+    return this.byPath.size + this.pushes.implicitCount;
+  }
 
   owns(b: Broadcast): boolean {
     return b.source instanceof IetfSource && b.source.ingest === this;
@@ -48,11 +74,9 @@ export class IetfIngest {
     const s = this.s;
     const rel = msg.namespace;
     const abs = join(s.grant.root, rel);
-    let refusal: string | undefined;
-    if (rel === "" || !isValid(abs)) refusal = "invalid-path";
-    else if (!coveredBy(rel, s.grant.publish) || (s.grant.cluster !== true && isReserved(abs))) refusal = "not-permitted";
-    else if (this.byPath.has(rel)) refusal = "duplicate";
-    else if (this.byPath.size >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
+    let refusal = this.refusal(rel);
+    if (refusal === undefined && this.byPath.has(rel)) refusal = "duplicate";
+    else if (refusal === undefined && this.broadcastCount >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
     if (refusal !== undefined) {
       s.log.warn({ path: abs, reason: refusal }, "publish refused");
       const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
@@ -100,14 +124,14 @@ export class IetfIngest {
   // --- upstream subscriptions ----------------------------------------------------------------
 
   /** @internal SUBSCRIBE_OK gave the subscription its alias. */
-  bindAlias(alias: number, up: IetfUpstream): boolean {
+  bindAlias(alias: number, up: AliasTarget): boolean {
     if (this.byAlias.has(alias)) return false;
     this.byAlias.set(alias, up);
     return true;
   }
 
   /** @internal the subscription is over: its alias routes nothing more. */
-  unbindAlias(alias: number, up: IetfUpstream): void {
+  unbindAlias(alias: number, up: AliasTarget): void {
     if (this.byAlias.get(alias) === up) this.byAlias.delete(alias);
   }
 
@@ -115,7 +139,7 @@ export class IetfIngest {
   subgroupStream(recv: RecvStream, type: number, head: Uint8Array): void {
     const s = this.s;
     let group: Group | undefined;
-    let up: IetfUpstream | undefined;
+    let up: AliasTarget | undefined;
     const parser = new ObjectParser(s.draft, type, s.limits.max_frame_size, {
       header: (h) => {
         up = this.byAlias.get(h.alias);
@@ -143,10 +167,36 @@ export class IetfIngest {
     if (head.length > 0) guard.run(() => parser.push(head));
   }
 
+  /**
+   * An object datagram: a whole single-object group (object 0) of an upstream subscription or a
+   * pushed track. Other objects have no place in a relay group and are dropped; a malformed
+   * datagram closes the session (PROTOCOL_VIOLATION).
+   */
+  datagram(data: Uint8Array): void {
+    const s = this.s;
+    let d: ObjectDatagram;
+    try {
+      d = ObjectDatagram.decode(data, s.draft);
+    } catch (err) {
+      return s.fail(err);
+    }
+    if (d.payload === undefined || d.object !== 0) return;
+    if (d.payload.byteLength > s.limits.max_frame_size) return;
+    const up = this.byAlias.get(d.alias);
+    const g = up?.sink.group(d.group, true);
+    if (g === undefined) return; // unknown alias, nobody watching, or already received on a stream
+    g.append(d.timestamp ?? up?.clockNow() ?? Date.now(), d.payload);
+    g.finish();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const b of this.byPath.values()) b.close();
+    this.pushes.close();
+    for (const b of this.byPath.values()) {
+      if (b.source instanceof IetfSource) b.source.dispose();
+      b.close();
+    }
     this.byPath.clear();
     for (const up of this.byAlias.values()) up.dispose();
     this.byAlias.clear();

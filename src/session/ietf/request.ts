@@ -24,6 +24,7 @@ export const RequestCode = {
   InvalidRange: 0x5,
   MalformedTrack: 0x12,
   Duplicate: 0x19,
+  InvalidJoiningRequest: 0x32,
 } as const;
 
 /** REQUEST_OK: `[Req (≤16)] · Params` (readers also skip trailing track properties on 16+). */

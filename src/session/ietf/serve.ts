@@ -15,17 +15,30 @@ import type { Filter } from "./filter.js";
 import { type ControlFramer, control } from "./message.js";
 import { RequestCode, RequestOk, RequestType } from "./request.js";
 import { IetfDownstream } from "./serve-objects.js";
+import { IetfFetches, type Joinable } from "./serve-fetch.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
+import { TrackStatusOk } from "./track-status.js";
 import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
 
 export class IetfServe {
   private readonly watches = new Set<Watch>();
   private readonly subs = new Map<number, IetfDownstream>();
+  /** Subscriptions a joining FETCH may name, by Request ID. */
+  private readonly joins = new Map<number, Joinable>();
+  readonly fetches: IetfFetches;
 
-  constructor(private readonly s: IetfSession) {}
+  constructor(private readonly s: IetfSession) {
+    this.fetches = new IetfFetches(
+      s,
+      (stream, id, ns, name) => this.resolve(stream, id, ns, name),
+      (id) => this.joins.get(id),
+    );
+  }
 
   close(): void {
+    this.fetches.close();
+    this.joins.clear();
     for (const w of this.watches) w.close();
     this.watches.clear();
     for (const d of this.subs.values()) d.dispose();
@@ -171,6 +184,7 @@ export class IetfServe {
       if (released) return;
       released = true;
       s.requests--;
+      this.joins.delete(msg.requestId);
     };
     let down: IetfDownstream | undefined;
     let cancelled = false;
@@ -209,6 +223,8 @@ export class IetfServe {
         stream.send.write(
           control(s.draft, SubscribeType.SubscribeOk, (w) => new SubscribeOk(msg.requestId, msg.requestId, { timescale: info.timescale, groupOrder: GroupOrder.Descending }, largest).encode(w)),
         );
+        // A joining FETCH ends where this subscription starts: the latest group, or the filter's start.
+        this.joins.set(msg.requestId, { track, join: prefs.start ?? latest?.sequence });
         const d = new IetfDownstream(s, stream, msg.requestId, track, prefs, msg.includeProperties, (x) => {
           if (this.subs.get(msg.requestId) === x) this.subs.delete(msg.requestId);
           release();
@@ -221,6 +237,42 @@ export class IetfServe {
         release();
         if (cancelled || s.isClosed) return;
         s.log.debug({ path: msg.namespace, track: msg.track, err: String(err) }, "subscribe refused: no track info");
+        const code = codeOf(err, Code.NotFound);
+        s.reject(stream, msg.requestId, code === Code.Unauthorized ? RequestCode.Unauthorized : RequestCode.DoesNotExist, "track not found");
+      },
+    );
+  }
+
+  // --- TRACK_STATUS --------------------------------------------------------------------------
+
+  /** Answered from relay state: what a SUBSCRIBE_OK would say, without subscribing a viewer. */
+  trackStatus(stream: BidiStream, msg: Subscribe): void {
+    const s = this.s;
+    const track = this.resolve(stream, msg.requestId, msg.namespace, msg.track);
+    if (track === undefined) return;
+    s.requests++;
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      s.requests--;
+      return !s.isClosed;
+    };
+    stream.recv.onData = () => undefined;
+    stream.recv.onEnd = () => undefined;
+    stream.recv.onReset = () => void finish();
+    track.trackInfo().then(
+      (info) => {
+        if (!finish()) return;
+        const latest = track.latest;
+        const largest = latest === undefined ? undefined : { group: latest.sequence, object: Math.max(0, latest.payloads.length - 1) };
+        s.log.debug({ path: msg.namespace, track: msg.track, largest }, "track status");
+        const v = s.draft;
+        stream.send.write(control(v, TrackStatusOk.type(v), (w) => new TrackStatusOk(msg.requestId, largest, { timescale: info.timescale, groupOrder: GroupOrder.Descending }).encode(w)));
+        stream.send.end();
+      },
+      (err: unknown) => {
+        if (!finish()) return;
         const code = codeOf(err, Code.NotFound);
         s.reject(stream, msg.requestId, code === Code.Unauthorized ? RequestCode.Unauthorized : RequestCode.DoesNotExist, "track not found");
       },

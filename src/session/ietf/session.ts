@@ -12,26 +12,21 @@ import type { Logger } from "../../util/log.js";
 import { Code, MoqError } from "../error.js";
 import type { LiteContext, LiteGrant } from "../lite/session.js";
 import { refuse } from "../lite/session-io.js";
-import { AnnounceType, PublishNamespace, SubscribeNamespace } from "./announce.js";
 import { Termination, terminationCode } from "./errors.js";
 import { IetfIngest } from "./ingest.js";
 import { ControlFramer, control } from "./message.js";
 import { Params, SetupKey } from "./params.js";
-import { Goaway, RequestCode, RequestError, RequestType } from "./request.js";
+import { Goaway, RequestCode, RequestType } from "./request.js";
+import { acceptRequest, rejectRequest } from "./requests.js";
 import { IetfServe } from "./serve.js";
 import { ClientSetup, ServerSetup, Setup, SetupType } from "./setup.js";
 import { ControlAdapter } from "./control.js";
-import { Subscribe, SubscribeType } from "./subscribe.js";
 import { FETCH_HEADER, isSubgroupType } from "./object.js";
-import { type Draft, draftFromAlpn, draftName, hasControlStream, hasUniSetup, isDraft, subscribeNamespaceType } from "./version.js";
-import { IetfReader, IetfWriter } from "./wire.js";
+import { type Draft, draftFromAlpn, draftName, hasControlStream, hasUniSetup, isDraft } from "./version.js";
+import { IetfWriter } from "./wire.js";
 import { ExpiryTimer } from "../expiry.js";
 
 export type IetfContext = LiteContext;
-
-const TRACK_STATUS = 0x0d;
-const PUBLISH = 0x1d;
-const FETCH = 0x16;
 
 /** Run an IETF session until it closes; resolves with why (never rejects). */
 export function runIetfSession(session: Session, ctx: IetfContext): Promise<CloseInfo> {
@@ -79,13 +74,19 @@ export class IetfSession {
   get isClosed(): boolean {
     return this.closeInfo !== undefined;
   }
+  /** Drafts 14–16: the control stream's request splitter (undefined before CLIENT_SETUP and from 17). */
+  get controlAdapter(): ControlAdapter | undefined {
+    return this.adapter;
+  }
 
   async run(): Promise<CloseInfo> {
     const t = this.transport;
     const v = this.draft;
     t.onBidi = (s) => this.acceptBidi(s);
     t.onUni = (s) => this.acceptUni(s);
-    t.onDatagram = () => undefined;
+    t.onDatagram = (d) => {
+      if (this.ready) this.ingest.datagram(d);
+    };
     this.armExpiry();
     if (!isDraft(v)) {
       this.close(Code.Version, `${t.protocol || "no protocol"} is not an IETF moq-transport draft`);
@@ -198,6 +199,7 @@ export class IetfSession {
           done = true;
           return this.ingest.subgroupStream(recv, type, framer.drain());
         }
+        // The relay never sends FETCH, so no FETCH_HEADER stream answers one of ours.
         if (type === FETCH_HEADER) return stop(RequestCode.NotSupported);
         throw new MoqError(Code.ProtocolViolation, `unknown uni stream type 0x${type.toString(16)}`);
       } catch (err) {
@@ -320,82 +322,12 @@ export class IetfSession {
       if (this.gotSetup) return void refuse(stream, Code.ProtocolViolation);
       return this.controlStream(stream);
     }
-    const framer = new ControlFramer(v, this.limits.max_message_size);
-    let handed = false;
-    let early: { end: boolean; reset?: number } | undefined;
-    const hand = (fn: () => void): void => {
-      handed = true;
-      this.whenReady(() => {
-        if (this.isClosed) return;
-        fn();
-        if (early?.reset !== undefined) stream.recv.onReset?.(early.reset);
-        else if (early?.end === true) stream.recv.onEnd?.();
-      });
-    };
-    const step = (): void => {
-      const m = framer.next();
-      if (m === undefined) return;
-      const id = peekRequestId(m.body);
-      if (this.adapter !== undefined && !this.adapter.owns(stream) && !this.adapter.nativeRequest(id)) return void (handed = true);
-      if (this.requests >= this.limits.max_subscriptions_per_session) {
-        handed = true;
-        this.log.warn({ limit: this.limits.max_subscriptions_per_session }, "request refused: too many on this session");
-        return this.reject(stream, id, RequestCode.InternalError, "too many requests", 1000);
-      }
-      switch (m.type) {
-        case SubscribeType.Subscribe: {
-          const msg = Subscribe.decode(m.body);
-          return hand(() => this.serve.subscribe(stream, msg, framer));
-        }
-        case subscribeNamespaceType(v): {
-          const msg = SubscribeNamespace.decode(m.body);
-          return hand(() => this.serve.subscribeNamespace(stream, msg, framer));
-        }
-        case AnnounceType.PublishNamespace: {
-          const msg = PublishNamespace.decode(m.body);
-          return hand(() => this.ingest.publishNamespace(stream, msg, framer));
-        }
-        case TRACK_STATUS:
-        case PUBLISH:
-        case FETCH:
-          handed = true;
-          return this.reject(stream, id, RequestCode.NotSupported, "not supported by this relay");
-        default:
-          throw new MoqError(Code.ProtocolViolation, `unexpected request type 0x${m.type.toString(16)}`);
-      }
-    };
-    const guard = (fn: () => void): void => {
-      try {
-        fn();
-      } catch (err) {
-        refuse(stream, Code.ProtocolViolation);
-        this.fail(err);
-      }
-    };
-    stream.recv.onData = (chunk) =>
-      guard(() => {
-        framer.push(chunk);
-        if (!handed) step();
-      });
-    stream.recv.onEnd = () =>
-      guard(() => {
-        if (handed) return void ((early ??= { end: true }).end = true);
-        framer.end();
-        stream.send.end();
-      });
-    stream.recv.onReset = (code) => {
-      if (handed) (early ??= { end: false }).reset = code;
-      else stream.send.reset(code);
-    };
+    acceptRequest(this, stream);
   }
 
-  /** Answer a request with REQUEST_ERROR and finish the stream. */
+  /** Answer a request with REQUEST_ERROR (draft-14: the request's own error message) and finish the stream. */
   reject(stream: BidiStream, requestId: number, code: number, reason: string, retryMs = 0): void {
-    stream.send.write(control(this.draft, RequestType.RequestError, (w) => new RequestError(requestId, code, reason, retryMs).encode(w)));
-    stream.send.end();
-    stream.recv.onData = () => undefined;
-    stream.recv.onEnd = null;
-    stream.recv.onReset = null;
+    rejectRequest(this, stream, requestId, code, reason, retryMs);
   }
 
   // --- teardown ------------------------------------------------------------------------------
@@ -417,15 +349,5 @@ export class IetfSession {
     this.adapter?.close();
     this.serve.close();
     this.ingest.close();
-  }
-}
-
-/** Every request message starts with its Request ID. */
-function peekRequestId(body: IetfReader): number {
-  const r = new IetfReader(body.buf, body.draft, body.pos, body.end);
-  try {
-    return r.varint();
-  } catch {
-    throw new MoqError(Code.ProtocolViolation, "a request without its Request ID");
   }
 }

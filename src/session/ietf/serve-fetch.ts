@@ -1,0 +1,227 @@
+// FETCH answered from the relay's group cache (standalone, and joining an existing SUBSCRIBE
+// relative or absolute). The range is resolved against what is cached when the request arrives
+// and written in one go on a fetch stream (FETCH_HEADER, then objects), after FETCH_OK. The
+// relay's subscriptions start at the latest group from its first object, so a joining fetch ends
+// with the group before the one its subscription started at: the two never overlap.
+//
+// Limits: at most `limits.max_fetches_per_session` at once (REQUEST_ERROR past that) and each
+// gets `limits.fetch_timeout` to drain before its stream is reset.
+import type { Group } from "../../relay/group.js";
+import type { Track } from "../../relay/track.js";
+import type { BidiStream, SendStream } from "../../transport/session.js";
+import { Code } from "../error.js";
+import { Fetch, FetchObjectWriter, FetchOk, FetchType, FetchMessage, type Location } from "./fetch.js";
+import type { Filter } from "./filter.js";
+import { type ControlFramer, control } from "./message.js";
+import { FETCH_HEADER } from "./object.js";
+import { RequestCode } from "./request.js";
+import type { IetfSession } from "./session.js";
+import { GroupOrder } from "./subscribe.js";
+import { Draft, hasFilterFields } from "./version.js";
+import { IetfWriter } from "./wire.js";
+
+/** One piece of the answer: objects [from, to) of a cached group. */
+interface Span {
+  group: Group;
+  from: number;
+  to: number;
+}
+
+/** What a subscription offers a joining fetch: its track, and the group it started at. */
+export interface Joinable {
+  track: Track;
+  /** The first group the subscription delivers (undefined: the track had no content). */
+  join: number | undefined;
+}
+
+export type Resolve = (stream: BidiStream, requestId: number, namespace: string, name: string) => Track | undefined;
+
+export class IetfFetches {
+  private readonly running = new Set<FetchPump>();
+
+  constructor(
+    private readonly s: IetfSession,
+    private readonly resolve: Resolve,
+    private readonly joinable: (requestId: number) => Joinable | undefined,
+  ) {}
+
+  close(): void {
+    for (const p of [...this.running]) p.abort(Code.Cancel);
+  }
+
+  fetch(stream: BidiStream, req: Fetch, framer: ControlFramer): void {
+    const s = this.s;
+    if (this.running.size >= s.limits.max_fetches_per_session) {
+      s.log.warn({ limit: s.limits.max_fetches_per_session }, "fetch refused: too many on this session");
+      return s.reject(stream, req.requestId, RequestCode.InternalError, "too many fetches", 1000);
+    }
+    let track: Track | undefined;
+    let spans: Span[] | undefined;
+    if (req.joining) {
+      const j = this.joinable(req.joiningRequestId ?? -1);
+      if (j === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidJoiningRequest, "no such subscription");
+      if (j.join === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the track has no objects yet");
+      track = j.track;
+      spans = joiningSpans(s.draft, req, track, j.join);
+    } else {
+      track = this.resolve(stream, req.requestId, req.namespace ?? "", req.track ?? "");
+      if (track === undefined) return;
+      spans = standaloneSpans(s.draft, req, track);
+      if (spans === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the range ends before it starts");
+    }
+    s.origin.stats.fetches++;
+    const descending = req.groupOrder === GroupOrder.Descending;
+    if (descending) spans.reverse();
+    const objects = spans.reduce((n, sp) => n + sp.to - sp.from, 0);
+    s.log.debug({ track: track.name, groups: spans.length, objects, joining: req.joining }, "fetch");
+    const last = spans.at(descending ? 0 : -1);
+    const first = spans.at(descending ? -1 : 0);
+    // 14–19 give the end as "last object + 1"; draft-20 names the last object itself.
+    const plus = hasFilterFields(s.draft) ? 0 : 1;
+    const end: Location =
+      last !== undefined ? { group: last.group.sequence, object: last.to - 1 + plus } : first !== undefined ? { group: first.group.sequence, object: first.from } : (req.start ?? { group: 0, object: 0 });
+    stream.send.write(
+      control(s.draft, FetchMessage.FetchOk, (w) =>
+        new FetchOk(req.requestId, false, end, { timescale: track.info?.timescale }, descending ? GroupOrder.Descending : GroupOrder.Ascending).encode(w),
+      ),
+    );
+    s.requests++;
+    const pump = new FetchPump(s, req.requestId, spans, track.info?.priority ?? 0, track.info?.timescale !== undefined, (p) => {
+      clearTimeout(timer);
+      this.running.delete(p);
+      s.requests--;
+      stream.send.end();
+    });
+    this.running.add(pump);
+    const timer = setTimeout(() => {
+      s.log.info({ track: track.name }, "fetch reset: it did not drain in time");
+      pump.abort(Code.Timeout);
+    }, s.limits.fetch_timeout);
+    timer.unref();
+    // Drafts 14–16 cancel with FETCH_CANCEL (the adapter resets the virtual stream); 17+ reset it.
+    stream.recv.onData = (chunk) => {
+      framer.push(chunk);
+      framer.drain();
+    };
+    stream.recv.onEnd = () => undefined;
+    stream.recv.onReset = () => pump.abort(Code.Cancel);
+    stream.send.onStop = () => pump.abort(Code.Cancel);
+    s.transport.openUni().then(
+      (out) => pump.attach(out),
+      () => pump.abort(Code.Cancel),
+    );
+  }
+}
+
+/** Writes the spans' objects to a fetch stream, honouring backpressure, then FINs. */
+class FetchPump {
+  private out: SendStream | undefined;
+  private span = 0;
+  private index = 0;
+  private done = false;
+  private readonly objects: FetchObjectWriter;
+  private readonly w: IetfWriter;
+
+  constructor(
+    private readonly s: IetfSession,
+    private readonly requestId: number,
+    private readonly spans: Span[],
+    private readonly priority: number,
+    private readonly stamped: boolean,
+    private readonly onDone: (p: FetchPump) => void,
+  ) {
+    this.objects = new FetchObjectWriter(s.draft);
+    this.w = new IetfWriter(s.draft, 32);
+  }
+
+  attach(out: SendStream): void {
+    if (this.done) return void out.reset(Code.Cancel);
+    this.out = out;
+    out.onDrain = () => this.pump();
+    out.onStop = () => this.abort(Code.Cancel);
+    out.write(new IetfWriter(this.s.draft, 8).varint(FETCH_HEADER).varint(this.requestId).finish());
+    this.pump();
+  }
+
+  abort(code: number): void {
+    if (this.done) return;
+    this.out?.reset(code);
+    this.finish();
+  }
+
+  private pump(): void {
+    const out = this.out;
+    if (out === undefined || this.done) return;
+    const stats = this.s.origin.stats;
+    while (this.span < this.spans.length) {
+      const sp = this.spans[this.span];
+      if (this.index < sp.from) this.index = sp.from;
+      if (this.index >= sp.to) {
+        this.span++;
+        this.index = 0;
+        continue;
+      }
+      const i = this.index++;
+      const g = sp.group;
+      const payload = g.payloads[i];
+      const w = this.w;
+      w.reset();
+      this.objects.head(w, { group: g.sequence, object: i, priority: this.priority, ...(this.stamped ? { timestamp: g.timestamps[i] } : {}), payload });
+      out.write(w.finish());
+      stats.framesOut++;
+      stats.bytesOut += payload.byteLength;
+      if (payload.byteLength > 0 && !out.write(payload)) return;
+    }
+    out.end();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onDone(this);
+  }
+}
+
+/** Cached groups in [first, last], each cut to [from, to); `to` past the cache is clipped. */
+function spansOf(track: Track, start: Location, last: number, endObject: number | undefined): Span[] {
+  const out: Span[] = [];
+  for (const g of track.groups) {
+    if (g.sequence < start.group || g.sequence > last) continue;
+    const from = g.sequence === start.group ? start.object : 0;
+    const to = g.sequence === last && endObject !== undefined ? Math.min(endObject, g.payloads.length) : g.payloads.length;
+    if (to > from) out.push({ group: g, from, to });
+  }
+  return out;
+}
+
+/** A standalone FETCH's objects, or undefined when the range runs backwards. */
+function standaloneSpans(v: Draft, req: Fetch, track: Track): Span[] | undefined {
+  const largest = track.latest?.sequence;
+  if (hasFilterFields(v)) {
+    const f: Filter | undefined = req.filter;
+    if (f === undefined || f.kind === "unfiltered") return spansOf(track, { group: 0, object: 0 }, Infinity, undefined);
+    if (largest === undefined) return [];
+    if (f.kind === "nextObject") return [];
+    if (f.kind === "relative") return spansOf(track, { group: Math.max(0, largest + 1 - f.groups), object: 0 }, largest, undefined);
+    const endGroup = f.endGroup ?? largest;
+    if (endGroup < f.startGroup) return undefined;
+    return spansOf(track, { group: f.startGroup, object: f.startObject }, endGroup, f.endObject === undefined ? undefined : f.endObject + 1);
+  }
+  const start = req.start ?? { group: 0, object: 0 };
+  const end = req.end ?? { group: 0, object: 0 };
+  if (end.group < start.group || (end.group === start.group && end.object !== 0 && end.object <= start.object)) return undefined;
+  // End Location is "last object + 1"; object 0 asks for the whole end group.
+  return spansOf(track, start, end.group, end.object === 0 ? undefined : end.object);
+}
+
+/** A joining FETCH's objects: from its start to the group before the subscription's first. */
+function joiningSpans(v: Draft, req: Fetch, track: Track, join: number): Span[] {
+  let n = req.joiningStart ?? 0;
+  if (hasFilterFields(v) && req.filter !== undefined) n = req.filter.kind === "relative" ? req.filter.groups : req.filter.kind === "absolute" ? req.filter.startGroup : 0;
+  let start: number;
+  if (req.fetchType === FetchType.AbsoluteJoining) start = n;
+  // Relative: Largest.Group - N (draft-20: Largest.Group + 1 - N); the relay's Largest is `join`.
+  else start = Math.max(0, join - n + (hasFilterFields(v) ? 1 : 0));
+  return spansOf(track, { group: start, object: 0 }, join - 1, undefined);
+}

@@ -1,0 +1,98 @@
+// TRACK_STATUS and its answer (moq-transport §"TRACK_STATUS"). The request has SUBSCRIBE's
+// layout (draft-14 with its fixed fields, 15+ without the delivery parameters) and is decoded
+// with Subscribe.decode. The answer is what a SUBSCRIBE_OK would say:
+// - draft-14: TRACK_STATUS_OK (0x0E), SUBSCRIBE_OK's layout with Track Alias 0;
+// - 15–17: REQUEST_OK with LARGEST_OBJECT (when the track has content);
+// - 18+: REQUEST_OK with LARGEST_OBJECT, then Track Properties.
+import { readBody } from "./message.js";
+import { decodeNamespace, encodeNamespace } from "./namespace.js";
+import { ParamKey, Params } from "./params.js";
+import { decodeLocation, decodeProperties, encodeLocation, encodeProperties, GroupOrder, SubscribeOk, type TrackProperties } from "./subscribe.js";
+import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId } from "./version.js";
+import type { IetfReader, IetfWriter } from "./wire.js";
+
+export const TrackStatusType = { TrackStatus: 0x0d, TrackStatusOk: 0x0e, TrackStatusError: 0x0f } as const;
+
+/** 18+: REQUEST_OK ends with Track Properties. */
+const okHasProperties = (v: Draft): boolean => v >= Draft.D18;
+
+/** TRACK_STATUS as a client writes it (the relay reads it with Subscribe.decode). */
+export class TrackStatus {
+  constructor(
+    readonly requestId: number,
+    readonly namespace: string,
+    readonly track: string,
+  ) {}
+
+  encode(w: IetfWriter): void {
+    const v = w.draft;
+    w.varint(this.requestId);
+    if (hasRequiredRequestIdDelta(v)) w.varint(0);
+    encodeNamespace(w, this.namespace);
+    w.string(this.track);
+    // Draft-14: SUBSCRIBE's fixed fields (priority 0, descending, forward 0, Largest Object).
+    if (v === Draft.D14) w.u8(0).u8(GroupOrder.Descending).u8(0).varint(0x2);
+    new Params().encodeMessage(w);
+  }
+
+  static decode(r: IetfReader): TrackStatus {
+    const v = r.draft;
+    return readBody(r, (b) => {
+      const id = b.varint();
+      if (hasRequiredRequestIdDelta(v)) b.varint();
+      const ns = decodeNamespace(b);
+      const track = b.string(4096);
+      if (v === Draft.D14) {
+        b.u8();
+        b.u8();
+        b.bool();
+        const filter = b.varint();
+        if (filter === 3 || filter === 4) {
+          b.varint();
+          b.varint();
+          if (filter === 4) b.varint();
+        }
+      }
+      Params.decodeMessage(b);
+      return new TrackStatus(id, ns, track);
+    });
+  }
+}
+
+/** The answer to TRACK_STATUS (its message type is `TrackStatusOk.type(v)`). */
+export class TrackStatusOk {
+  constructor(
+    readonly requestId: number,
+    readonly largest: { group: number; object: number } | undefined,
+    readonly properties: TrackProperties = {},
+  ) {}
+
+  static type(v: Draft): number {
+    return v === Draft.D14 ? TrackStatusType.TrackStatusOk : 0x07;
+  }
+
+  encode(w: IetfWriter): void {
+    const v = w.draft;
+    if (v === Draft.D14) return new SubscribeOk(this.requestId, 0, this.properties, this.largest).encode(w);
+    if (hasResponseRequestId(v)) w.varint(this.requestId);
+    const p = new Params();
+    if (this.largest !== undefined) p.setBytes(ParamKey.LargestObject, encodeLocation(v, this.largest.group, this.largest.object));
+    p.encodeMessage(w);
+    if (okHasProperties(v)) encodeProperties(w, this.properties);
+  }
+
+  static decode(r: IetfReader): TrackStatusOk {
+    const v = r.draft;
+    if (v === Draft.D14) {
+      const ok = SubscribeOk.decode(r);
+      return new TrackStatusOk(ok.requestId, ok.largest, ok.properties);
+    }
+    return readBody(r, (b) => {
+      const id = hasResponseRequestId(v) ? b.varint() : 0;
+      const p = Params.decodeMessage(b);
+      const loc = p.bytes.get(ParamKey.LargestObject);
+      const props = okHasProperties(v) ? decodeProperties(b) : {};
+      return new TrackStatusOk(id, loc === undefined ? undefined : decodeLocation(v, loc), props);
+    });
+  }
+}
