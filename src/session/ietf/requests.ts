@@ -12,7 +12,7 @@ import { Publish, PublishType } from "./publish.js";
 import { RequestCode, RequestError, RequestType } from "./request.js";
 import type { IetfSession } from "./session.js";
 import { Subscribe, SubscribeType } from "./subscribe.js";
-import { TrackStatusType } from "./track-status.js";
+import { TrackStatus, TrackStatusType } from "./track-status.js";
 import { Draft, subscribeNamespaceType } from "./version.js";
 import { IetfReader } from "./wire.js";
 
@@ -100,8 +100,7 @@ export function acceptRequest(s: IetfSession, stream: BidiStream): void {
         return hand(() => s.serve.fetches.fetch(stream, msg, framer));
       }
       case TrackStatusType.TrackStatus: {
-        // TRACK_STATUS has SUBSCRIBE's layout (delivery parameters left out).
-        const msg = Subscribe.decode(m.body);
+        const msg = TrackStatus.decode(m.body);
         return hand(() => s.serve.trackStatus(stream, msg));
       }
       case PublishType.Publish: {

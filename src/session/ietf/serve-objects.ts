@@ -11,6 +11,7 @@ import type { BidiStream, SendStream } from "../../transport/session.js";
 import { Code } from "../error.js";
 import { GroupPump, UniOpener } from "../pump.js";
 import { groupRank } from "../lite/session-io.js";
+import { ObjectDatagram } from "./datagram.js";
 import { control } from "./message.js";
 import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "./object.js";
 import type { IetfSession } from "./session.js";
@@ -82,6 +83,36 @@ export class IetfDownstream implements ViewerSink {
 
   group(cursor: GroupCursor): void {
     if (this.finished) return void cursor.close();
+    if (cursor.group.datagram && this.s.transport.maxDatagramSize > 0) return this.datagram(cursor);
+    this.streamGroup(cursor);
+  }
+
+  /** A group that came as one datagram goes out as one when it fits, else on a stream as any group. */
+  private datagram(cursor: GroupCursor): void {
+    const s = this.s;
+    const g = cursor.group;
+    const send = (): void => {
+      cursor.onChange = null;
+      if (!cursor.isActive || this.finished) return void cursor.close();
+      if (g.error === undefined && g.payloads.length === 1) {
+        const d = new ObjectDatagram(this.alias, g.sequence, 0, this.track.info?.priority ?? 0, this.stamped ? g.timestamps[0] : undefined, g.payloads[0], true);
+        const bytes = d.encode(s.draft);
+        if (bytes.byteLength <= s.transport.maxDatagramSize && s.transport.sendDatagram(bytes)) {
+          s.origin.stats.groupsOut++;
+          s.origin.stats.framesOut++;
+          s.origin.stats.bytesOut += g.payloads[0].byteLength;
+          cursor.close();
+          return this.maybeFinish();
+        }
+      }
+      this.streamGroup(cursor);
+    };
+    // The ingest appends and finishes a datagram's group right after offering it.
+    if (g.done) send();
+    else cursor.onChange = () => void (g.done && send());
+  }
+
+  private streamGroup(cursor: GroupCursor): void {
     const s = this.s;
     const v = s.draft;
     const seq = cursor.sequence;

@@ -18,7 +18,7 @@ import { IetfDownstream } from "./serve-objects.js";
 import { IetfFetches, type Joinable } from "./serve-fetch.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
-import { TrackStatusOk } from "./track-status.js";
+import { type TrackStatus, TrackStatusOk } from "./track-status.js";
 import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
 
 export class IetfServe {
@@ -246,7 +246,7 @@ export class IetfServe {
   // --- TRACK_STATUS --------------------------------------------------------------------------
 
   /** Answered from relay state: what a SUBSCRIBE_OK would say, without subscribing a viewer. */
-  trackStatus(stream: BidiStream, msg: Subscribe): void {
+  trackStatus(stream: BidiStream, msg: TrackStatus): void {
     const s = this.s;
     const track = this.resolve(stream, msg.requestId, msg.namespace, msg.track);
     if (track === undefined) return;

@@ -1,6 +1,5 @@
 // TRACK_STATUS and its answer (moq-transport §"TRACK_STATUS"). The request has SUBSCRIBE's
-// layout (draft-14 with its fixed fields, 15+ without the delivery parameters) and is decoded
-// with Subscribe.decode. The answer is what a SUBSCRIBE_OK would say:
+// layout (draft-14 with its fixed fields, 15+ without the delivery parameters). The answer is what a SUBSCRIBE_OK would say:
 // - draft-14: TRACK_STATUS_OK (0x0E), SUBSCRIBE_OK's layout with Track Alias 0;
 // - 15–17: REQUEST_OK with LARGEST_OBJECT (when the track has content);
 // - 18+: REQUEST_OK with LARGEST_OBJECT, then Track Properties.
@@ -8,8 +7,9 @@ import { readBody } from "./message.js";
 import { decodeNamespace, encodeNamespace } from "./namespace.js";
 import { ParamKey, Params } from "./params.js";
 import { decodeLocation, decodeProperties, encodeLocation, encodeProperties, GroupOrder, SubscribeOk, type TrackProperties } from "./subscribe.js";
-import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId } from "./version.js";
-import type { IetfReader, IetfWriter } from "./wire.js";
+import { DecodeError } from "../../util/bytes.js";
+import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId, typedParameters } from "./version.js";
+import { IetfReader, type IetfWriter } from "./wire.js";
 
 export const TrackStatusType = { TrackStatus: 0x0d, TrackStatusOk: 0x0e, TrackStatusError: 0x0f } as const;
 
@@ -42,7 +42,10 @@ export class TrackStatus {
       if (hasRequiredRequestIdDelta(v)) b.varint();
       const ns = decodeNamespace(b);
       const track = b.string(4096);
-      if (v === Draft.D14) {
+      // Draft-14 says SUBSCRIBE's layout (what @moq/net writes); OpenMOQ writes draft-15's (no
+      // fixed fields). Both are read: the fixed fields need at least five bytes, a bare empty
+      // parameter list is one.
+      if (v === Draft.D14 && !onlyParams(b)) {
         b.u8();
         b.u8();
         b.bool();
@@ -56,6 +59,17 @@ export class TrackStatus {
       Params.decodeMessage(b);
       return new TrackStatus(id, ns, track);
     });
+  }
+}
+
+/** Is the rest of `r` exactly one parameter list? */
+function onlyParams(r: IetfReader): boolean {
+  const probe = new IetfReader(r.buf, r.draft, r.pos, r.end);
+  try {
+    Params.decodeMessage(probe);
+    return probe.remaining === 0;
+  } catch {
+    return false;
   }
 }
 
@@ -75,9 +89,12 @@ export class TrackStatusOk {
     const v = w.draft;
     if (v === Draft.D14) return new SubscribeOk(this.requestId, 0, this.properties, this.largest).encode(w);
     if (hasResponseRequestId(v)) w.varint(this.requestId);
-    const p = new Params();
-    if (this.largest !== undefined) p.setBytes(ParamKey.LargestObject, encodeLocation(v, this.largest.group, this.largest.object));
-    p.encodeMessage(w);
+    if (this.largest === undefined) w.varint(0);
+    else if (typedParameters(v)) {
+      // 17+: a Location parameter is two bare varints (the drafts' typed values; OpenMOQ reads
+      // it so). @moq/net writes a length first, but never asks for TRACK_STATUS.
+      w.varint(1).varint(ParamKey.LargestObject).varint(this.largest.group).varint(this.largest.object);
+    } else new Params().setBytes(ParamKey.LargestObject, encodeLocation(v, this.largest.group, this.largest.object)).encodeMessage(w);
     if (okHasProperties(v)) encodeProperties(w, this.properties);
   }
 
@@ -89,10 +106,18 @@ export class TrackStatusOk {
     }
     return readBody(r, (b) => {
       const id = hasResponseRequestId(v) ? b.varint() : 0;
-      const p = Params.decodeMessage(b);
-      const loc = p.bytes.get(ParamKey.LargestObject);
+      let largest: { group: number; object: number } | undefined;
+      if (typedParameters(v)) {
+        // The relay writes at most LARGEST_OBJECT, as a bare Location.
+        const n = b.varint();
+        if (n > 1 || (n === 1 && b.varint() !== ParamKey.LargestObject)) throw new DecodeError("unexpected TRACK_STATUS_OK parameter");
+        if (n === 1) largest = { group: b.varint(), object: b.varint() };
+      } else {
+        const loc = Params.decodeMessage(b).bytes.get(ParamKey.LargestObject);
+        if (loc !== undefined) largest = decodeLocation(v, loc);
+      }
       const props = okHasProperties(v) ? decodeProperties(b) : {};
-      return new TrackStatusOk(id, loc === undefined ? undefined : decodeLocation(v, loc), props);
+      return new TrackStatusOk(id, largest, props);
     });
   }
 }
