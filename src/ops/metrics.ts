@@ -77,6 +77,7 @@ export class Metrics {
     counter("moq_relay_subscriptions_opened_total", "upstream subscriptions to publishers opened", [], () => s.upstreamsTotal);
     counter("moq_relay_subscriptions_closed_total", "upstream subscriptions to publishers closed", [], () => s.upstreamsTotal - s.upstreams);
     gauge("moq_relay_subscriptions", "upstream subscriptions held now", [], () => s.upstreams);
+    counter("moq_relay_reroutes_total", "upstream subscriptions moved to a broadcast's new best route under its viewers", [], () => s.reroutes);
     counter("moq_relay_viewers_opened_total", "viewer subscriptions opened", [], () => s.subscribesTotal);
     counter("moq_relay_viewers_closed_total", "viewer subscriptions closed", [], () => s.subscribesTotal - s.subscriptions);
     gauge("moq_relay_viewers", "viewer subscriptions now", [], () => s.subscriptions);

@@ -1,21 +1,50 @@
-// A broadcast: a path announced by one source (a publishing session or a peer relay), and the
-// tracks viewers have asked for. Tracks are created on demand and forgotten once idle. The
-// Broadcast is also the announcer's handle: close() unannounces it.
+// A broadcast: a path served through its best route (a publishing session or a peer relay), and
+// the tracks viewers have asked for. Tracks are created on demand and forgotten once idle. When
+// the best route changes the broadcast stays and its tracks move to the new source (reroute).
+// close() withdraws the route currently serving it.
 import { Track, type TrackEnv } from "./track.js";
 import type { BroadcastSource } from "./types.js";
 
 export class Broadcast {
   private readonly tracks = new Map<string, Track>();
   private closedFlag = false;
+  private sourceRef: BroadcastSource;
+  private hopsRef: readonly bigint[];
 
   constructor(
     readonly path: string,
-    readonly source: BroadcastSource,
-    /** Origin ids the announcement passed through, publisher first, excluding this relay. */
-    readonly hops: readonly bigint[],
+    source: BroadcastSource,
+    hops: readonly bigint[],
     private readonly env: TrackEnv,
     private readonly unannounce: (b: Broadcast, code: number | undefined) => void,
-  ) {}
+  ) {
+    this.sourceRef = source;
+    this.hopsRef = hops;
+  }
+
+  /** Who serves it now (the best route's publisher or peer). */
+  get source(): BroadcastSource {
+    return this.sourceRef;
+  }
+
+  /** Origin ids the serving route's announcement passed through, publisher first, excluding this relay. */
+  get hops(): readonly bigint[] {
+    return this.hopsRef;
+  }
+
+  /**
+   * @internal the origin serves it through another route now: every track moves its upstream
+   * there under its viewers.
+   */
+  reroute(source: BroadcastSource, hops: readonly bigint[]): void {
+    if (this.closedFlag) return;
+    // The chain starts at the publishing connection: another first hop is another publisher.
+    const first = this.hopsRef[0];
+    const publisherChanged = first === undefined || first === 0n || hops[0] !== first;
+    this.sourceRef = source;
+    this.hopsRef = hops;
+    for (const t of this.tracks.values()) t.reroute(source, publisherChanged);
+  }
 
   get closed(): boolean {
     return this.closedFlag;
@@ -49,8 +78,8 @@ export class Broadcast {
   }
 
   /**
-   * Unannounce (no-op if already replaced or closed). Viewers' subscriptions end: cleanly when
-   * `code` is undefined, else with that MoQ error code.
+   * Withdraw the route serving it (no-op once closed). With no other route left, viewers'
+   * subscriptions end: cleanly when `code` is undefined, else with that MoQ error code.
    */
   close(code?: number): void {
     this.unannounce(this, code);

@@ -1,7 +1,9 @@
 // Every broadcast the relay knows, by normalised path, and who wants to hear about them. A path may
 // be reachable several ways (local publishers, cluster peers): each is a route, and the best one
-// serves it. Switching routes replaces the broadcast atomically (a publisher reconnecting, a peer
-// lost): watchers see a restart, never an "ended" gap in between.
+// serves it. Switching routes (a better route, the serving one lost, a standby publisher taking
+// over) keeps the broadcast: each track moves its one upstream to the new route under its viewers,
+// who keep their subscriptions. Watchers hear of it only where the new hop chain changes what
+// they may see (a peer must not be offered its own broadcasts back).
 import type { CacheConfig, LimitsConfig } from "../config/types.js";
 import { hasPrefix, isValid, normalize } from "../util/path.js";
 import { Broadcast } from "./broadcast.js";
@@ -14,13 +16,15 @@ import type { BroadcastSource } from "./types.js";
 export const MAX_HOPS = 32;
 
 export interface AnnounceListener {
-  /**
-   * `b` is active. `restart`: it replaces a broadcast at the same path this watcher was already
-   * shown (the old one is gone; no separate ended is delivered for it).
-   */
-  active(b: Broadcast, restart: boolean): void;
+  /** `b` is active (and visible to this watcher). */
+  active(b: Broadcast): void;
   /** `b` is gone. */
   ended(b: Broadcast): void;
+  /**
+   * `b` (still visible to this watcher) is served through another route now: its hop chain
+   * changed. Optional: viewers need not hear of it; peers re-announce the new chain.
+   */
+  rerouted?(b: Broadcast): void;
 }
 
 export interface WatchOptions {
@@ -154,8 +158,8 @@ export class Origin {
 
   /**
    * Add a route to `path`. The best route of a path (see compareRoutes) is what viewers get; a
-   * better one arriving, or the serving one going away, switches the broadcast over at once
-   * (watchers see a restart). Returns the route's handle.
+   * better one arriving, or the serving one going away, switches the broadcast's upstreams over
+   * at once, under its viewers. Returns the route's handle.
    */
   route(path: string, source: BroadcastSource, hops: readonly bigint[] = [], opts: RouteOptions = {}): RouteHandle {
     const p = normalize(path);
@@ -225,7 +229,7 @@ export class Origin {
    */
   watch(prefix: string, listener: AnnounceListener, opts: WatchOptions = {}): Watch {
     const w: Watcher = { prefix: normalize(prefix), listener, filter: opts.filter };
-    for (const b of this.list(w.prefix, w.filter)) listener.active(b, false);
+    for (const b of this.list(w.prefix, w.filter)) listener.active(b);
     this.watchers.add(w);
     return { close: () => void this.watchers.delete(w) };
   }
@@ -260,7 +264,7 @@ export class Origin {
     this.select(r.path, e, code);
   }
 
-  /** Serve `p` through its best route: switch (a restart for watchers), withdraw, or leave it. */
+  /** Serve `p` through its best route: reroute it, withdraw it, or leave it. */
   private select(p: string, e: Entry, code: number | undefined): void {
     let best: Route | undefined;
     for (const r of e.routes) if (best === undefined || compareRoutes(r, best) < 0) best = r;
@@ -281,23 +285,36 @@ export class Origin {
       old.shutdown(code);
       return;
     }
-    const route = best;
-    const b = new Broadcast(p, route.source, route.hops, this.env, (_b, c) => this.remove(route, c));
+    if (old !== undefined) {
+      this.reroute(p, old, best);
+      return;
+    }
+    const b = new Broadcast(p, best.source, best.hops, this.env, (self, c) => {
+      // Withdraws whichever route serves it now.
+      const cur = this.entries.get(p);
+      if (cur?.broadcast === self && cur.current !== undefined) this.remove(cur.current, c);
+    });
     e.broadcast = b;
     this.stats.announces++;
-    if (old === undefined) {
-      this.liveCount++;
-      this.stats.broadcasts++;
-    }
-    for (const w of this.watchers) {
-      if (!hasPrefix(p, w.prefix)) continue;
-      const sawOld = old !== undefined && visible(w, old);
-      if (visible(w, b)) w.listener.active(b, sawOld);
-      else if (sawOld) w.listener.ended(old);
-    }
-    // After the watchers moved on, so the old viewers' endings cannot race the new announcement.
-    old?.shutdown(undefined);
+    this.liveCount++;
+    this.stats.broadcasts++;
+    for (const w of this.watchers) if (hasPrefix(p, w.prefix) && visible(w, b)) w.listener.active(b);
     this.startSweep();
+  }
+
+  /** Serve `b` through `route` now: its tracks move their upstreams; watchers hear what changed for them. */
+  private reroute(p: string, b: Broadcast, route: Route): void {
+    this.stats.announces++;
+    const before: Array<[Watcher, boolean]> = [];
+    for (const w of this.watchers) if (hasPrefix(p, w.prefix)) before.push([w, visible(w, b)]);
+    b.reroute(route.source, route.hops);
+    for (const [w, was] of before) {
+      if (!this.watchers.has(w)) continue;
+      const now = visible(w, b);
+      if (was && now) w.listener.rerouted?.(b);
+      else if (was) w.listener.ended(b);
+      else if (now) w.listener.active(b);
+    }
   }
 
   private startSweep(): void {

@@ -22,6 +22,8 @@ export class RelayStats {
   upstreams = 0;
   /** Upstream subscriptions opened since start. */
   upstreamsTotal = 0;
+  /** Upstream subscriptions moved to a broadcast's new best route under its viewers. */
+  reroutes = 0;
   /** Payload bytes currently held by the group cache. */
   cacheBytes = 0;
 

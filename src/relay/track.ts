@@ -1,12 +1,14 @@
 // One track of one broadcast: its TRACK_INFO (asked upstream once), its cached groups, its viewers,
 // and at most one upstream subscription however many viewers there are. The upstream starts with
 // the first viewer and stays warm `linger` ms after the last one leaves; then it is released
-// along with the cached groups.
+// along with the cached groups. When the broadcast's route changes, the one upstream moves to the
+// new route underneath the viewers (reroute): they keep their subscriptions and read on.
 import type { GroupCache } from "./cache.js";
 import { Group, GroupCursor } from "./group.js";
 import type { RelayStats } from "./stats.js";
 import { Subscription, type SubscriptionHost } from "./subscription.js";
-import type { BroadcastSource, TrackInfo, TrackSink, Upstream, UpstreamPrefs, ViewerPrefs, ViewerSink } from "./types.js";
+import { sameBytes, UpstreamPort, type PortHost } from "./port.js";
+import type { BroadcastSource, TrackInfo, Upstream, UpstreamPrefs, ViewerPrefs, ViewerSink } from "./types.js";
 
 /** Cache window when the publisher's max latency is not known (the @moq/net and Rust default). */
 export const DEFAULT_MAX_LATENCY = 5000;
@@ -25,13 +27,17 @@ export interface TrackEnv {
 
 const DEFAULT_PREFS: ViewerPrefs = { priority: 0, ordered: false, maxLatency: 0 };
 
-export class Track implements TrackSink, SubscriptionHost {
+export class Track implements SubscriptionHost, PortHost {
   /** Cached groups, ascending by sequence; the last one is the newest and is always kept. */
   readonly groups: Group[] = [];
   private infoPromise: Promise<TrackInfo> | undefined;
   private infoValue: TrackInfo | undefined;
   private readonly viewers = new Set<Subscription>();
   private upstream: Upstream | undefined;
+  /** The sink of the current upstream (undefined when there is none). */
+  private port: UpstreamPort | undefined;
+  /** Highest group sequence handed to viewers since the upstream started (-1 = none). */
+  private highest = -1;
   /** An upstream subscription is wanted (set before asking the source, which may call back at once). */
   private live = false;
   private upstreamPrefs: UpstreamPrefs | undefined;
@@ -43,7 +49,7 @@ export class Track implements TrackSink, SubscriptionHost {
 
   constructor(
     readonly name: string,
-    private readonly source: BroadcastSource,
+    private source: BroadcastSource,
     private readonly env: TrackEnv,
     /** Called when the track holds nothing worth keeping (no viewers, no upstream, no info). */
     private readonly onIdle: (t: Track) => void,
@@ -135,16 +141,41 @@ export class Track implements TrackSink, SubscriptionHost {
       this.live = true;
       this.env.stats.upstreams++;
       this.env.stats.upstreamsTotal++;
-      const up = this.source.subscribe(this.name, this, this.upstreamPrefs);
-      // The source may have failed synchronously (sink.close) before returning its handle.
-      if (this.live) this.upstream = up;
-      else up.close();
+      this.openUpstream(-1);
       // Learn the publisher's latency window and priority even if no viewer asked for TRACK_INFO.
       if (this.infoPromise === undefined) this.trackInfo().catch(() => undefined);
     } else {
       this.refreshUpstream();
     }
     return sub;
+  }
+
+  /**
+   * The broadcast is now served through `source` (its best route changed). The one upstream moves
+   * there: the old subscription is closed first, then the new one opened, so the track never has
+   * two. Viewers keep reading; the new route's groups follow what they already got.
+   * `publisherChanged`: the new route's hop chain starts at another publisher.
+   */
+  reroute(source: BroadcastSource, publisherChanged: boolean): void {
+    if (this.closed || source === this.source) return;
+    const same = this.source.sameAs?.(source) === true;
+    this.source = source;
+    if (!this.live) return;
+    if (same) {
+      // The same upstream session under a new route (a peer whose own route changed): it switched
+      // underneath and ours carries on, but another publisher's numbers are checked again.
+      if (publisherChanged) this.port?.renumber(this.highest);
+      return;
+    }
+    this.env.stats.reroutes++;
+    this.env.stats.upstreamsTotal++;
+    const old = this.upstream;
+    this.upstream = undefined;
+    this.port = undefined;
+    old?.close();
+    // A clean end from the old route no longer holds: the new one decides.
+    this.endedAt = undefined;
+    this.openUpstream(this.highest);
   }
 
   /** @internal a viewer updated its preferences. */
@@ -198,17 +229,69 @@ export class Track implements TrackSink, SubscriptionHost {
       if (this.fetches.get(sequence) === entry) this.fetches.delete(sequence);
       this.maybeIdle();
     };
-    entry.handle = this.source.fetch(this.name, sequence, g);
+    // The cache numbers groups as viewers saw them; the current route numbers its own.
+    const upstreamSeq = sequence - (this.port?.offset ?? 0);
+    if (upstreamSeq < 0) {
+      this.fetches.delete(sequence);
+      watcher.close();
+      this.maybeIdle();
+      return undefined;
+    }
+    entry.handle = this.source.fetch(this.name, upstreamSeq, g);
     return g;
   }
 
-  // --- TrackSink: the upstream side ----------------------------------------------------------
+  // --- the upstream side (through the current UpstreamPort) -----------------------------------
 
-  group(sequence: number, datagram = false): Group | undefined {
-    if (this.closed || !this.live) return undefined;
-    if (this.get(sequence) !== undefined) return undefined; // a duplicate (datagram + stream)
+  /** @internal upstream started group `sequence` (in its own numbering). */
+  portGroup(port: UpstreamPort, upstreamSeq: number, datagram = false): Group | undefined {
+    if (this.closed || !this.live || port !== this.port) return undefined;
+    if (port.offset === undefined) {
+      // The first group of a moved upstream. Moving forward: keep its numbers (a jump is fine).
+      // Not: either the same publisher's group viewers already have, or another publisher's
+      // numbering; its first frame tells which (probe).
+      if (upstreamSeq + port.shift > this.highest) port.offset = port.shift;
+      else return this.probe(port, upstreamSeq, datagram);
+    }
+    const sequence = upstreamSeq + port.offset;
+    if (this.get(sequence) !== undefined) return undefined; // a duplicate (datagram + stream, or a moved route)
+    if (sequence <= port.floor) return undefined; // viewers are past it (a straggler of a moved route)
     const g = new Group(sequence, this.env.now());
     g.datagram = datagram;
+    this.admit(g);
+    return g;
+  }
+
+  /**
+   * Hold the first group of a moved upstream aside until its first frame: the same bytes as the
+   * cached group of that number = the same publisher (a group viewers have: dropped, numbers kept);
+   * else another publisher, whose groups are numbered on from the last one viewers got.
+   */
+  private probe(port: UpstreamPort, upstreamSeq: number, datagram: boolean): Group {
+    const candidate = this.highest + 1;
+    const g = new Group(candidate, this.env.now());
+    g.datagram = datagram;
+    port.probe = g;
+    g.onAppend = () => {
+      g.onAppend = null;
+      if (port.probe !== g) return void (g.cached = false); // a later group superseded it
+      port.probe = undefined;
+      if (this.closed || port !== this.port || port.offset !== undefined || this.highest >= candidate) return void (g.cached = false);
+      const twin = this.get(upstreamSeq + port.shift);
+      if (twin !== undefined && twin.payloads.length > 0 && sameBytes(twin.payloads[0], g.payloads[0])) {
+        port.offset = port.shift;
+        g.cached = false; // nobody reads it: its frames are dropped as they come
+        return;
+      }
+      port.offset = candidate - upstreamSeq;
+      this.admit(g);
+    };
+    return g;
+  }
+
+  /** Cache a new group from upstream (frames it already holds included) and offer it to viewers. */
+  private admit(g: Group): void {
+    const sequence = g.sequence;
     g.onAppend = (n) => {
       this.env.stats.bytesIn += n;
       this.env.stats.framesIn++;
@@ -220,24 +303,30 @@ export class Track implements TrackSink, SubscriptionHost {
     let i = this.groups.length;
     while (i > 0 && this.groups[i - 1].sequence > sequence) i--;
     this.groups.splice(i, 0, g);
+    if (sequence > this.highest) this.highest = sequence;
     this.env.stats.groupsIn++;
+    this.env.stats.bytesIn += g.bytes;
+    this.env.stats.framesIn += g.frameCount;
+    this.env.stats.cacheBytes += g.bytes;
     this.env.cache.added({ group: g, evict: () => this.evict(g) });
+    if (g.bytes > 0) this.env.cache.grew(g.bytes);
     this.expire();
     for (const s of this.viewers) s.offer(g);
-    return g;
   }
 
-  end(end: number): void {
-    if (this.closed || this.endedAt !== undefined) return;
-    this.endedAt = end;
-    for (const s of this.viewers) s.trackEnded(end);
+  /** @internal upstream promised nothing at or after `end` (its numbering). */
+  portEnd(port: UpstreamPort, end: number): void {
+    if (this.closed || port !== this.port || this.endedAt !== undefined) return;
+    this.endedAt = end + (port.offset ?? 0);
+    for (const s of this.viewers) s.trackEnded(this.endedAt);
   }
 
-  close(code?: number): void {
-    if (this.closed || !this.live) return;
+  /** @internal the upstream subscription is over (`code` undefined = cleanly). */
+  portClose(port: UpstreamPort, code?: number): void {
+    if (this.closed || !this.live || port !== this.port) return;
     if (code === undefined) {
       // Ended cleanly: what is cached stays servable until the viewers leave.
-      this.end(this.endedAt ?? (this.latest?.sequence ?? -1) + 1);
+      this.portEnd(port, this.endedAt !== undefined ? this.endedAt - (port.offset ?? 0) : (this.latest?.sequence ?? -1) + 1 - (port.offset ?? 0));
       return;
     }
     // Upstream failed: viewers hear why; a later viewer tries again from scratch.
@@ -305,6 +394,18 @@ export class Track implements TrackSink, SubscriptionHost {
     this.upstream.update(next);
   }
 
+  /**
+   * Subscribe to the current source through a new port (the source may fail it synchronously).
+   * `floor`: the highest group viewers have had (-1 = none: the upstream's numbers are taken as is).
+   */
+  private openUpstream(floor: number): void {
+    const port = new UpstreamPort(this, floor);
+    this.port = port;
+    const up = this.source.subscribe(this.name, port, this.upstreamPrefs ?? this.mergedPrefs());
+    if (this.live && this.port === port) this.upstream = up;
+    else up.close();
+  }
+
   private evict(g: Group): boolean {
     if (g === this.latest) return false;
     const i = this.groups.indexOf(g);
@@ -330,6 +431,7 @@ export class Track implements TrackSink, SubscriptionHost {
     }
     this.groups.length = 0;
     this.endedAt = undefined;
+    this.highest = -1;
   }
 
   private dropUpstream(unsubscribe: boolean): void {
@@ -338,6 +440,7 @@ export class Track implements TrackSink, SubscriptionHost {
     this.env.stats.upstreams--;
     const up = this.upstream;
     this.upstream = undefined;
+    this.port = undefined;
     this.upstreamPrefs = undefined;
     if (unsubscribe) up?.close();
   }

@@ -71,6 +71,11 @@ export interface BroadcastSource {
   trackInfo(track: string): Promise<TrackInfo>;
   /** Start delivering the track's groups to `sink`, newest first. */
   subscribe(track: string, sink: TrackSink, prefs: UpstreamPrefs): Upstream;
+  /**
+   * Is `other` the same upstream as this one (the same session's broadcast under a new route)?
+   * Then a route switch keeps the open subscriptions. Optional: absent = never.
+   */
+  sameAs?(other: BroadcastSource): boolean;
   /** Fetch one (past) group into `into` (append/finish/abort it). Optional: cache misses fail without it. */
   fetch?(track: string, sequence: number, into: Group): { close(): void };
 }

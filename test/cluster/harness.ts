@@ -10,7 +10,7 @@ import { generateKey } from "../../src/token/key.js";
 import { signToken } from "../../src/token/claims.js";
 import { freePort } from "../util/child-relay.js";
 import { ROOT } from "../util/spawn.js";
-import { within } from "../util/moq.js";
+import { within, type Announcements, type AnnounceEvent } from "../util/moq.js";
 
 interface KeyPairLike {
   publicKey: unknown;
@@ -216,6 +216,19 @@ ${opts.extra ?? ""}
 export function configure(nodes: Node[], per: (n: Node) => NodeOptions = () => ({})): void {
   const all = nodes.map((n) => n.url);
   for (const n of nodes) (n as Node & { configure(o: NodeOptions & { all: string[] }): void }).configure({ ...per(n), all });
+}
+
+/** Every announcement event queued so far (waits briefly for stragglers; bounded). */
+export async function drain(ann: Announcements, quietMs = 200): Promise<AnnounceEvent[]> {
+  const out: AnnounceEvent[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    try {
+      out.push(await ann.next(quietMs));
+    } catch {
+      return out;
+    }
+  }
+  return out;
 }
 
 /** Poll `check` until it returns true (bounded). */

@@ -4,13 +4,14 @@ import type { Broadcast } from "../../src/relay/broadcast.js";
 import type { AnnounceListener } from "../../src/relay/origin.js";
 import { makeOrigin, ManualSource, TestViewer } from "./helpers.js";
 
-/** Records what a watcher is told, as "+path" / "~path" (restart) / "-path". */
+/** Records what a watcher is told, as "+path" / "~path" (rerouted) / "-path". */
 function recorder(): AnnounceListener & { events: string[] } {
   const events: string[] = [];
   return {
     events,
-    active: (b: Broadcast, restart: boolean) => void events.push(`${restart ? "~" : "+"}${b.path}`),
+    active: (b: Broadcast) => void events.push(`+${b.path}`),
     ended: (b: Broadcast) => void events.push(`-${b.path}`),
+    rerouted: (b: Broadcast) => void events.push(`~${b.path}`),
   };
 }
 
@@ -43,25 +44,31 @@ test("a closed watch hears nothing more", () => {
   assert.equal(o.watchCount, 0);
 });
 
-test("announcing an active path replaces it atomically and ends the old viewers", () => {
+test("announcing an active path again moves it to the newest publisher under its viewers", () => {
   const o = makeOrigin();
   const r = recorder();
   o.watch("", r);
   const firstSource = new ManualSource();
-  const first = o.announce("live", firstSource);
+  const first = o.route("live", firstSource);
+  const b = o.lookup("live");
   const viewer = new TestViewer();
-  first.track("video").subscribe(viewer);
-  const second = o.announce("live", new ManualSource());
-  assert.equal(o.lookup("live"), second);
-  assert.deepEqual(r.events, ["+live", "~live"], "a restart, never an ended gap");
-  assert.deepEqual(viewer.closedWith, [undefined], "the old broadcast's viewers end cleanly");
+  b?.track("video").subscribe(viewer);
+  const secondSource = new ManualSource();
+  o.route("live", secondSource);
+  assert.equal(o.lookup("live"), b, "the same broadcast");
+  assert.equal(b?.source, secondSource);
+  assert.deepEqual(r.events, ["+live", "~live"], "never an ended gap");
+  assert.deepEqual(viewer.closedWith, [], "the viewer's subscription carries on");
   assert.equal(firstSource.upstreams[0].closed, true, "the old upstream is released");
+  assert.equal(secondSource.upstreams.length, 1);
   // The old publisher unannouncing late must not remove its replacement.
   first.close();
-  assert.equal(o.lookup("live"), second);
+  assert.equal(o.lookup("live"), b);
+  assert.equal(b?.source, secondSource);
   assert.deepEqual(r.events, ["+live", "~live"]);
-  second.close();
+  b?.close();
   assert.deepEqual(r.events, ["+live", "~live", "-live"]);
+  assert.deepEqual(viewer.closedWith, [undefined]);
   assert.equal(o.size, 0);
 });
 

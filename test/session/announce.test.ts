@@ -107,7 +107,7 @@ test("when a publisher leaves, viewers see the broadcast end and their subscript
   assert.equal(relay.origin.stats.subscriptions, 0);
 });
 
-test("a re-announced path is a restart on lite-05, and ended-then-active on lite-04", async (t) => {
+test("a second publisher of an active path takes over under its viewers: no restart is announced", async (t) => {
   const relay = new TestRelay();
   t.after(() => relay.close());
   const first = await relay.connect();
@@ -120,10 +120,12 @@ test("a re-announced path is a restart on lite-05, and ended-then-active on lite
   await until(() => w5.active.has("cam") && w4.active.has("cam"), "both see it");
   const second = await relay.connect();
   second.client.publish("cam");
-  await until(() => w5.events.length === 2 && w4.events.length === 3, "the restart");
-  assert.deepEqual(w5.events.map((e) => e.active), [true, true]);
-  assert.deepEqual(w4.events.map((e) => e.active), [true, false, true]);
-  assert.deepEqual(w4.events[2].hops, [second.client.origin, RELAY_HOP], "lite-04 chains end with the relay");
+  await until(() => relay.origin.all()[0]?.hops[0] === second.client.origin, "the second publisher serves it");
+  // Give a stray announcement time to arrive before asserting there is none.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(w5.events.map((e) => e.active), [true], "a viewer's player does not see a restart");
+  assert.deepEqual(w4.events.map((e) => e.active), [true]);
+  assert.deepEqual(w4.events[0].hops, [first.client.origin, RELAY_HOP], "lite-04 chains end with the relay");
   // The first publisher unannouncing late does not remove the replacement.
   first.client.unpublish("cam");
   await new Promise((r) => setTimeout(r, 20));

@@ -75,9 +75,8 @@ export class IetfServe {
     const watch = s.origin.watch(
       abs,
       {
-        active: (b, restart) => {
+        active: (b) => {
           if (!live) return void initial.push(b);
-          if (restart) stream.send.write(gone(b));
           stream.send.write(entry(b));
         },
         ended: (b) => void stream.send.write(gone(b)),
@@ -143,7 +142,7 @@ export class IetfServe {
       open.delete(b);
       out?.send.end();
     };
-    const watch = s.origin.watch(abs, { active: (b, restart) => (restart ? (withdraw(b), advertise(b)) : advertise(b)), ended: withdraw }, { filter });
+    const watch = s.origin.watch(abs, { active: advertise, ended: withdraw }, { filter });
     this.watches.add(watch);
     s.requests++;
     stream.send.write(

@@ -86,6 +86,11 @@ export class LiteSource implements BroadcastSource {
     });
   }
 
+  /** The same session's broadcast at the same path (re-announced with a new hop chain). */
+  sameAs(other: BroadcastSource): boolean {
+    return other instanceof LiteSource && other.ingest === this.ingest && other.path === this.path;
+  }
+
   subscribe(track: string, sink: TrackSink, prefs: UpstreamPrefs): Upstream {
     return this.ingest.subscribe(this.path, track, sink, prefs);
   }

@@ -181,6 +181,8 @@ export class Ingest {
     const chain = clientHop !== 0n ? [...hops, clientHop] : [...hops];
     if (chain.includes(s.hopId)) {
       s.peerLog.write("debug", { path: clip(rel) }, "announce ignored: it came through this relay (loop)");
+      // The peer now reaches it through us: its earlier route is no route at all.
+      if (this.byPath.has(rel)) this.deactivate(rel);
       return;
     }
     const abs = join(s.grant.root, rel);
@@ -195,7 +197,8 @@ export class Ingest {
     }
     const old = this.byPath.get(rel);
     // A second active for the same path is a restart (a new publisher, or a peer's new route):
-    // the new route goes in before the old one leaves, so the origin swaps atomically.
+    // the new route goes in before the old one leaves, so the origin moves the broadcast's
+    // upstreams over without ever withdrawing it.
     const link = s.link;
     const opts = link !== undefined ? { cost: link.cost + Math.max(0, chain.length - 1), via: clientHop } : {};
     const h = s.origin.route(abs, new LiteSource(this, rel), chain, opts);

@@ -71,13 +71,17 @@ export class Serve {
     const watch = s.origin.watch(
       abs,
       {
-        active: (b, restart) => {
+        active: (b) => {
           if (!live) return void initial.push(b);
-          // lite-05 reads a second active as a restart; older clients must see the old one end.
-          if (restart && !hasAnnounceOk(v)) write(Announce.ended(suffix(b)));
           write(Announce.active(suffix(b), hops(b)));
         },
         ended: (b) => write(Announce.ended(suffix(b))),
+        // A peer relay learns the new hop chain (its loop check needs it) and moves its upstream
+        // onto the route it replaces; a viewer would read a second active as a restart, so it
+        // hears nothing: its subscriptions carry on.
+        rerouted: (b) => {
+          if (live && s.link !== undefined && hasAnnounceOk(v)) write(Announce.active(suffix(b), hops(b)));
+        },
       },
       { filter },
     );
