@@ -18,6 +18,8 @@ export { envName, NAMED_FLAGS, type FlagValue } from "./env.js";
 export interface LoadOptions {
   /** Config file path as the user gave it; undefined = the embedded development default. */
   file?: string;
+  /** The file's text when the caller already has it (the fuzz target runs in memory): not read again. */
+  source?: string;
   /** Parsed command-line flags: named flags ("bind"), `set` ("k=v" list) or key paths ("server.bind"). */
   flags?: Record<string, FlagValue>;
   env?: Record<string, string | undefined>;
@@ -63,7 +65,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const layers = new Map<string, Raw>();
   const file = opts.file === undefined ? undefined : resolve(cwd, opts.file);
   if (opts.file !== undefined && file !== undefined) {
-    for (const [key, raw] of readFile(file, opts.file)) layers.set(key, raw);
+    for (const [key, raw] of readFile(file, opts.file, opts.source)) layers.set(key, raw);
   }
 
   const { entries: envEntries, warnings } = readEnv(opts.env ?? {});
@@ -132,10 +134,10 @@ function overrideChoice(layers: Map<string, Raw>, a: string[], b: string[]): voi
   for (const k of ra > rb ? b : a) layers.delete(k);
 }
 
-function readFile(file: string, shown: string): Map<string, Raw> {
+function readFile(file: string, shown: string, text?: string): Map<string, Raw> {
   let source: string;
   try {
-    source = readFileSync(file, "utf8");
+    source = text ?? readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : String(e);

@@ -150,7 +150,13 @@ export function keyPaths(): string[] {
  * that is smaller (25% of the host's RAM inside a 2 GiB container would get the relay OOM-killed).
  */
 export function memoryLimit(): number {
-  const total = totalmem();
-  const constrained = process.constrainedMemory();
-  return constrained > 0 && constrained < total ? constrained : total;
+  // Read once per process: every size key asks, and the cgroup read costs ~40 µs each time.
+  if (limit === undefined) {
+    const total = totalmem();
+    const constrained = process.constrainedMemory();
+    limit = constrained > 0 && constrained < total ? constrained : total;
+  }
+  return limit;
 }
+
+let limit: number | undefined;
