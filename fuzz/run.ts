@@ -5,6 +5,7 @@
 //
 //   npm run fuzz                                  # full mode: 1,000,000 inputs per target
 //   npm run fuzz -- --target lite --time 30       # targets whose name contains "lite", 30 s each
+//   npm run fuzz -- --target qmux                 # QMux over WebSocket through the relay's session
 //   npm run fuzz -- --iterations 50000 --seed 7
 import { readdirSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";

@@ -9,10 +9,11 @@ const TOTAL_MS = 20_000;
 const targets = await loadTargets();
 const seed = Number(process.env.MOQ_FUZZ_SEED ?? (Date.now() & 0x7fffffff));
 
-test("fuzz targets are discovered in fuzz/targets (moq-lite per version, the TOML loader, and others')", () => {
+test("fuzz targets are discovered in fuzz/targets (moq-lite per version, the TOML loader, QMux, and others')", () => {
   const names = targets.map((t) => t.name);
   for (const v of ["01", "02", "03", "04", "05"]) assert.ok(names.includes(`moq-lite-${v}/messages`), names.join(", "));
   assert.ok(names.includes("config/toml"));
+  assert.ok(names.includes("qmux/session"), "QMux over WebSocket, driven through the relay's session");
 });
 
 for (const t of targets) {
