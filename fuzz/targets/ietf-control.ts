@@ -10,12 +10,27 @@ import { Params, SetupKey } from "../../src/session/ietf/params.js";
 import { Goaway, RequestError, RequestIdMessage, RequestOk, RequestType } from "../../src/session/ietf/request.js";
 import { ClientSetup, ServerSetup, Setup, SetupType } from "../../src/session/ietf/setup.js";
 import { PublishDone, Subscribe, SubscribeOk, SubscribeType, SubscribeUpdate, Unsubscribe } from "../../src/session/ietf/subscribe.js";
-import { DRAFTS, type Draft, subscribeNamespaceType } from "../../src/session/ietf/version.js";
-import type { IetfReader } from "../../src/session/ietf/wire.js";
+import { Fetch, FetchCancel, FetchMessage, FetchOk, FetchType } from "../../src/session/ietf/fetch.js";
+import { Publish, PublishOk, PublishType } from "../../src/session/ietf/publish.js";
+import { TrackStatus, TrackStatusOk, TrackStatusType } from "../../src/session/ietf/track-status.js";
+import { DRAFTS, Draft, subscribeNamespaceType } from "../../src/session/ietf/version.js";
+import { IetfReader } from "../../src/session/ietf/wire.js";
 
 function decoderFor(type: number, v: Draft): ((r: IetfReader) => unknown) | undefined {
   if (type === subscribeNamespaceType(v)) return SubscribeNamespace.decode;
   switch (type) {
+    case Fetch.type:
+      return Fetch.decode;
+    case FetchMessage.FetchOk:
+      return FetchOk.decode;
+    case FetchMessage.FetchCancel:
+      return FetchCancel.decode;
+    case TrackStatusType.TrackStatus:
+      return TrackStatus.decode;
+    case PublishType.Publish:
+      return Publish.decode;
+    case PublishType.PublishOk:
+      return PublishOk.decode;
     case SetupType.Setup:
       return Setup.decode;
     case SetupType.Client:
@@ -33,7 +48,15 @@ function decoderFor(type: number, v: Draft): ((r: IetfReader) => unknown) | unde
     case SubscribeType.PublishDone:
       return PublishDone.decode;
     case RequestType.RequestOk:
-      return RequestOk.decode;
+      // REQUEST_OK also answers TRACK_STATUS (with a Location parameter from 17): both readers.
+      return (r) => {
+        try {
+          RequestOk.decode(new IetfReader(r.buf, r.draft, r.pos, r.end));
+        } catch (err) {
+          if (!(err instanceof DecodeError || err instanceof MoqError)) throw err;
+        }
+        return TrackStatusOk.decode(r);
+      };
     case RequestType.RequestError:
       return RequestError.decode;
     case RequestType.Goaway:
@@ -48,7 +71,7 @@ function decoderFor(type: number, v: Draft): ((r: IetfReader) => unknown) | unde
     case AnnounceType.Namespace:
       return NamespaceEntry.decode;
     case AnnounceType.NamespaceDone:
-      return NamespaceDone.decode;
+      return v === Draft.D14 ? TrackStatusOk.decode : NamespaceDone.decode;
     case AnnounceType.SubscribeNamespaceOk:
     case AnnounceType.UnsubscribeNamespace:
       return RequestIdOnly.decode;
@@ -70,6 +93,14 @@ function seeds(): Uint8Array[] {
       control(v, RequestType.RequestError, (w) => new RequestError(2, 4, "nope", 100).encode(w)),
       control(v, SubscribeType.PublishDone, (w) => new PublishDone(2, 2, "done").encode(w)),
       control(v, RequestType.Goaway, (w) => new Goaway("https://b.example/").encode(w)),
+      control(v, Fetch.type, (w) => new Fetch({ requestId: 8, fetchType: FetchType.Standalone, namespace: "room/a", track: "video", start: { group: 1, object: 0 }, end: { group: 4, object: 0 }, filter: { kind: "absolute", startGroup: 1, startObject: 0, endGroup: 4 } }).encode(w)),
+      control(v, Fetch.type, (w) => new Fetch({ requestId: 10, fetchType: FetchType.RelativeJoining, joiningRequestId: 2, joiningStart: 3 }).encode(w)),
+      control(v, FetchMessage.FetchOk, (w) => new FetchOk(8, false, { group: 4, object: 2 }, { timescale: 1000 }).encode(w)),
+      control(v, TrackStatusType.TrackStatus, (w) => new TrackStatus(12, "room/a", "video").encode(w)),
+      control(v, TrackStatusOk.type(v), (w) => new TrackStatusOk(12, { group: 4, object: 2 }, { timescale: 1000 }).encode(w)),
+      control(v, PublishType.Publish, (w) => new Publish({ requestId: 14, namespace: "room/a", track: "audio", alias: 3, largest: { group: 2, object: 1 }, properties: { timescale: 48000 } }).encode(w)),
+      control(v, PublishOk.type(v), (w) => new PublishOk(14).encode(w)),
+      ...(v <= Draft.D16 ? [control(v, FetchMessage.FetchCancel, (w) => new FetchCancel(8).encode(w))] : []),
     ];
     const total = msgs.reduce((n, m) => n + m.length, 1);
     const buf = new Uint8Array(total);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { FuzzTarget } from "../../fuzz/target.js";
 import { target as control } from "../../fuzz/targets/ietf-control.js";
 import { target as objects } from "../../fuzz/targets/ietf-objects.js";
+import { target as datagrams } from "../../fuzz/targets/ietf-datagrams.js";
 
 /** xorshift32: the same mutations every run, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -41,7 +42,7 @@ function mutate(seed: Uint8Array, next: () => number): Uint8Array {
   return out;
 }
 
-for (const t of [control, objects] as FuzzTarget[]) {
+for (const t of [control, objects, datagrams] as FuzzTarget[]) {
   test(`fuzz target ${t.name}: seeds decode, mutations never crash`, async () => {
     for (const s of t.seeds) await t.run(s);
     const next = rng(0x1e7f);

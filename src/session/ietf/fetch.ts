@@ -12,7 +12,7 @@
 // - Fetch objects: draft-14 writes every field; 15 prefixes a one-byte Serialization Flags
 //   (then Object Status on an empty payload, as 14); 16/17 make the flags a varint and drop
 //   Object Status; 18+ turn Group and Object IDs into deltas from the prior object.
-import { DecodeError } from "../../util/bytes.js";
+import { DecodeError, ShortRead } from "../../util/bytes.js";
 import { decodeFilter, encodeFilter, type Filter } from "./filter.js";
 import { readBody } from "./message.js";
 import { decodeNamespace, encodeNamespace } from "./namespace.js";
@@ -260,6 +260,15 @@ const PROP_TIMESTAMP = 0x10;
  * group order or not. For tests and the fuzzer: the relay serves fetches, it never reads one.
  */
 export function decodeFetchObjects(r: IetfReader, descending = false, max = 100_000): FetchObject[] {
+  try {
+    return readFetchObjects(r, descending, max);
+  } catch (e) {
+    if (e instanceof ShortRead) throw new DecodeError("fetch stream ended inside an object");
+    throw e;
+  }
+}
+
+function readFetchObjects(r: IetfReader, descending: boolean, max: number): FetchObject[] {
   const v = r.draft;
   const out: FetchObject[] = [];
   let prior: { group: number; object: number; subgroup: number; priority: number } | undefined;
