@@ -10,7 +10,7 @@ import type { ClusterLink, LiteSession } from "../session/lite/session.js";
 import type { Session } from "../transport/session.js";
 import type { Logger } from "../util/log.js";
 import { detach } from "../util/async.js";
-import { Dialer, trustOf } from "./dial.js";
+import { Dialer, rttOf, trustOf } from "./dial.js";
 import { Link, type LinkOwner } from "./link.js";
 import { Peer } from "./peer.js";
 
@@ -132,7 +132,8 @@ export class Cluster implements LinkOwner {
         broadcasts: s?.ingest.broadcastCount ?? 0,
         upstream_subscriptions: s?.ingest.subscriptionCount ?? 0,
         served_subscriptions: s?.serve.subscriptionCount ?? 0,
-        rtt_ms: null,
+        transport: s?.transport.transport ?? null,
+        rtt_ms: rttOf(s),
         bytes_in: l?.bytes?.in ?? null,
         bytes_out: l?.bytes?.out ?? null,
       };

@@ -1,23 +1,21 @@
-// Dialing a peer relay: the URL's scheme picks the transport. `https://` is QMux over WebSocket
-// (wss) on the peer's TCP port (this relay has no HTTP/3 client yet, so the WebTransport attempt
-// the issue describes is skipped and the fallback is the path); `http://` is ws; `moql://` is raw
-// QUIC with the moq-lite-05 ALPN, its path and token carried in SETUP. Each yields our Session.
+// Dialing a peer relay: the URL's scheme picks the transport, and each yields our Session.
+// `https://` is WebTransport over HTTP/3 on our QUIC engine, falling back to QMux over WebSocket
+// (wss) on the peer's TCP port when UDP does not get through (no answer, no WebTransport there) —
+// never when the peer's certificate failed verification. `http://` is ws; `moql://` is raw QUIC
+// with the moq-lite-05 ALPN, its path and token carried in SETUP.
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
 import type { Config } from "../config/types.js";
-import { QuicEndpoint } from "../transport/quic/endpoint.js";
-import { loadNative } from "../transport/quic/native.js";
 import type { Session } from "../transport/session.js";
 import { dialWebSocket } from "../transport/websocket/client.js";
 import type { Logger } from "../util/log.js";
+import { QuicDialer, UdpDialError, type Trust } from "./dial-quic.js";
+
+export type { Trust } from "./dial-quic.js";
 
 export const PEER_PROTOCOL = "moq-lite-05";
 
-export interface Trust {
-  /** CA bundle (PEM) from tls_root; undefined = the platform's roots (node:tls adds NODE_EXTRA_CA_CERTS). */
-  ca?: string;
-  insecure: boolean;
-}
+/** Of a dial's time, what the WebTransport attempt may use before the WebSocket fallback. */
+const UDP_SHARE = 0.5;
 
 /** Read the trust settings once (the CA file is re-read at each start, not behind the config's back). */
 export function trustOf(config: Config): Trust {
@@ -25,42 +23,55 @@ export function trustOf(config: Config): Trust {
   return { ca: root !== undefined ? readFileSync(root, "utf8") : undefined, insecure: config.cluster.insecure };
 }
 
-/**
- * The CA bundle our QUIC engine verifies against when no tls_root is set: node's bundled roots plus
- * NODE_EXTRA_CA_CERTS, which node:tls (and so the WebSocket dial) trusts on its own; BoringSSL in
- * the QUIC engine only knows what it is given.
- */
-function platformRoots(): string {
-  const extra = process.env.NODE_EXTRA_CA_CERTS;
-  let pem = rootCertificates.join("\n");
-  if (extra !== undefined && extra !== "") {
-    try {
-      pem += `\n${readFileSync(extra, "utf8")}`;
-    } catch {
-      // node:tls warns about an unreadable file itself.
-    }
-  }
-  return pem;
+/** A link's round-trip time for /nodes (ms, rounded to 0.1): QUIC's estimate, or the WebSocket ping. */
+export function rttOf(s: { readonly isClosed: boolean; readonly transport: Session } | undefined): number | null {
+  const rtt = s !== undefined && !s.isClosed ? s.transport.rtt?.() : undefined;
+  return rtt !== undefined && Number.isFinite(rtt) ? Math.round(rtt * 10) / 10 : null;
 }
 
 export class Dialer {
-  private endpoint: Promise<QuicEndpoint> | undefined;
+  private readonly quic: QuicDialer;
+  /** Per https:// peer, how the last link was made: a change is logged once, not every dial. */
+  private readonly via = new Map<string, "webtransport" | "websocket">();
 
   constructor(
     private readonly config: Config,
     private readonly trust: Trust,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.quic = new QuicDialer(config, trust, log);
+  }
 
   /** Open a transport session to `url` presenting `jwt`; rejects with the reason on failure. */
   async dial(url: URL, jwt: string | undefined, fingerprint: string | undefined, timeoutMs: number): Promise<Session> {
     const target = new URL(url);
     if (jwt !== undefined) target.searchParams.set("jwt", jwt);
-    if (url.protocol === "moql:") return this.dialQuic(target, fingerprint, timeoutMs);
-    target.protocol = url.protocol === "http:" ? "ws:" : "wss:";
+    if (url.protocol === "moql:") return this.quic.raw(target, PEER_PROTOCOL, fingerprint, timeoutMs);
+    if (url.protocol === "http:") return this.webSocket(target, fingerprint, timeoutMs);
+    const started = Date.now();
+    const key = url.href;
+    let why: string;
+    try {
+      const s = await this.quic.webTransport(target, PEER_PROTOCOL, fingerprint, Math.round(timeoutMs * UDP_SHARE));
+      if (this.via.get(key) === "websocket") this.log.info({ peer: key }, "cluster peer reachable over WebTransport again");
+      this.via.set(key, "webtransport");
+      return s;
+    } catch (err) {
+      if (!(err instanceof UdpDialError) || !err.fallback) throw err;
+      why = err.message;
+    }
+    const s = await this.webSocket(target, fingerprint, Math.max(1000, timeoutMs - (Date.now() - started)));
+    if (this.via.get(key) !== "websocket") this.log.warn({ peer: key, err: why }, "WebTransport dial to cluster peer failed; linked over QMux/WebSocket (wss) instead");
+    this.via.set(key, "websocket");
+    return s;
+  }
+
+  private webSocket(target: URL, fingerprint: string | undefined, timeoutMs: number): Promise<Session> {
+    const ws = new URL(target);
+    ws.protocol = target.protocol === "http:" ? "ws:" : "wss:";
     const q = this.config.server.quic;
     return dialWebSocket({
-      url: target,
+      url: ws,
       protocols: [PEER_PROTOCOL],
       ca: this.trust.ca,
       fingerprint,
@@ -73,43 +84,7 @@ export class Dialer {
     });
   }
 
-  private async dialQuic(target: URL, fingerprint: string | undefined, timeoutMs: number): Promise<Session> {
-    if (loadNative() === null) throw new Error("moql:// needs QUIC, which is unavailable on this platform");
-    this.endpoint ??= QuicEndpoint.bind({ host: "0.0.0.0", port: 0, quic: this.config.server.quic, log: this.log });
-    const ep = await this.endpoint;
-    const host = target.hostname.replace(/^\[|\]$/g, "");
-    const conn = ep.connect({
-      host,
-      port: Number(target.port || 443),
-      serverName: host,
-      alpns: [PEER_PROTOCOL],
-      caPem: this.trust.insecure || fingerprint !== undefined ? undefined : (this.trust.ca ?? platformRoots()),
-      fingerprints: fingerprint !== undefined ? [fingerprint] : undefined,
-      insecure: this.trust.insecure,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`QUIC handshake timed out after ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      const c = await Promise.race([conn, timeout]);
-      c.url = target;
-      return c;
-    } finally {
-      clearTimeout(timer);
-      // A handshake that lost the race still settles; close it if it succeeds late.
-      conn.then(
-        (c) => {
-          if (c.url.href !== target.href) c.close(0, "dial timed out");
-        },
-        () => undefined,
-      );
-    }
-  }
-
-  async close(): Promise<void> {
-    const ep = this.endpoint;
-    this.endpoint = undefined;
-    if (ep !== undefined) await (await ep).close();
+  close(): Promise<void> {
+    return this.quic.close();
   }
 }

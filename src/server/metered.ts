@@ -122,6 +122,10 @@ export class MeteredSession implements Session {
   get remote(): string {
     return this.inner.remote;
   }
+  rtt(): number | undefined {
+    return this.inner.rtt?.();
+  }
+
   get maxDatagramSize(): number {
     return this.inner.maxDatagramSize;
   }

@@ -70,6 +70,8 @@ export interface Session {
   readonly remote: string;
   /** Largest datagram payload that can be sent, 0 if datagrams are unsupported. */
   readonly maxDatagramSize: number;
+  /** The transport's current round-trip time estimate (ms), when it keeps one. */
+  rtt?(): number | undefined;
 
   /** Peer opened a bidirectional stream. */
   onBidi: ((stream: BidiStream) => void) | null;

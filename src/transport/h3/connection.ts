@@ -9,19 +9,11 @@ import { ByteQueue } from "../../util/byte-queue.js";
 import { Reader, Writer } from "../../util/bytes.js";
 import type { Logger } from "../../util/log.js";
 import { decodeSettings, encodeFrame, encodeSettings, Frame, H3Error, H3ProtocolError, Setting, StreamType } from "./frame.js";
-import { CapsuleParser, FrameParser } from "./parser.js";
-import { decodeFieldSection, encodeFieldSection, QpackError } from "./qpack.js";
-import { Capsule, WebTransportSession } from "./webtransport.js";
+import { FrameParser } from "./parser.js";
+import { codeOf, messageOf, serveRequest, type ConnectDecision, type ConnectRequest, type RequestHost } from "./request.js";
+import type { WebTransportSession } from "./webtransport.js";
 
-export interface ConnectRequest {
-  url: URL;
-  headers: Map<string, string>;
-  /** Parsed `wt-available-protocols`, in the client's order. */
-  protocols: string[];
-  remote: string;
-}
-
-export type ConnectDecision<T> = { ok: true; protocol?: string; value: T } | { ok: false; status: number; reason: string };
+export { parseProtocols, type ConnectDecision, type ConnectRequest } from "./request.js";
 
 export interface H3Options<T> {
   log: Logger;
@@ -30,25 +22,13 @@ export interface H3Options<T> {
   maxHeaderSize?: number;
   /** Largest capsule on a CONNECT stream (bytes). Default 64 KiB. */
   maxCapsule?: number;
-  accept(req: ConnectRequest): Promise<ConnectDecision<T>>;
-  onSession(session: WebTransportSession, value: T): void;
+  /** Server role: vet an extended CONNECT. The client role (client.ts) leaves both out. */
+  accept?(req: ConnectRequest): Promise<ConnectDecision<T>>;
+  onSession?(session: WebTransportSession, value: T): void;
 }
 
 /** Control-stream frames we read (SETTINGS, GOAWAY, MAX_PUSH_ID) are small. */
 const MAX_CONTROL_FRAME = 16 * 1024;
-
-/** Parse an RFC 8941 list of strings: `"moq-lite-05", "moq-lite-04"`. */
-export function parseProtocols(v: string | undefined): string[] {
-  if (v === undefined) return [];
-  return v
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.startsWith('"') && s.endsWith('"') && s.length >= 2)
-    .map((s) => s.slice(1, -1));
-}
-
-const codeOf = (e: unknown): number => (e instanceof H3ProtocolError ? e.code : H3Error.FrameError);
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** A stream's leading varints, and the bytes received so far. all() and rest() drain: call one, once. */
 interface Prefix {
@@ -97,14 +77,17 @@ export class H3Connection<T> {
   /** Streams for sessions whose CONNECT has not been answered yet (bounded). */
   private readonly early = new Map<number, Array<() => void>>();
   private peerSettings: Map<number, number> | undefined;
-  private readonly maxHeaderSize: number;
+  readonly maxHeaderSize: number;
   /** Our control stream, once open (GOAWAY goes there). */
   private controlOut: SendStream | undefined;
   /** The request stream id after the highest one seen: what a GOAWAY names. */
   private nextRequest = 0;
   /** Set once GOAWAY was decided: requests on streams at or above it are rejected. */
   private goingAway: number | undefined;
-  private readonly maxCapsule: number;
+  readonly maxCapsule: number;
+  /** Resolves with the peer's SETTINGS (a client must see them before an extended CONNECT). */
+  readonly settings: Promise<Map<number, number>>;
+  private gotSettings!: (s: Map<number, number>) => void;
 
   constructor(
     private readonly quic: QuicConnection,
@@ -112,6 +95,7 @@ export class H3Connection<T> {
   ) {
     this.maxHeaderSize = opts.maxHeaderSize ?? 16 * 1024;
     this.maxCapsule = opts.maxCapsule ?? 64 * 1024;
+    this.settings = new Promise((r) => (this.gotSettings = r));
   }
 
   start(): void {
@@ -200,6 +184,7 @@ export class H3Connection<T> {
       },
       frame: (_type, payload) => {
         this.peerSettings = decodeSettings(payload);
+        this.gotSettings(this.peerSettings);
       },
     });
     const feed = (c: Uint8Array): void => {
@@ -236,169 +221,50 @@ export class H3Connection<T> {
     );
   }
 
-  /** A request stream: HEADERS (capped), then — for an accepted CONNECT — DATA frames carrying capsules. */
+  /** A request stream (server role; a server never opens one toward a client). */
   private requestStream(stream: BidiStream, first: Uint8Array[], endedAlready: boolean): void {
+    const accept = this.opts.accept;
+    if (accept === undefined) {
+      stream.send.reset(H3Error.StreamCreationError);
+      stream.recv.stop(H3Error.StreamCreationError);
+      return;
+    }
     if (this.goingAway !== undefined && stream.id >= this.goingAway) {
       stream.send.reset(H3Error.RequestRejected);
       stream.recv.stop(H3Error.RequestRejected);
       return;
     }
     this.nextRequest = Math.max(this.nextRequest, stream.id + 4);
-    let state: "head" | "vetting" | "open" | "done" = "head";
-    let peerEnded = false;
-    let session: WebTransportSession | undefined;
-    const capsules = new CapsuleParser(this.maxCapsule, (type, payload) => {
-      if (type !== Capsule.CloseSession || session === undefined) return; // DRAIN and unknown capsules need no action
-      if (payload.byteLength < 4) throw new H3ProtocolError(H3Error.MessageError, "CLOSE_WEBTRANSPORT_SESSION shorter than its code");
-      const p = new Reader(payload);
-      const code = ((p.u8() << 24) | (p.u8() << 16) | (p.u8() << 8) | p.u8()) >>> 0;
-      session.finish({ code, reason: Buffer.from(p.rest()).toString("utf8"), remote: true });
-      stream.send.end();
-    });
-    const finish = (): void => {
-      state = "done";
-      session?.finish({ code: 0, reason: "", remote: true });
-    };
-    const parser = new FrameParser({
-      start: (type) => {
-        if (state === "head") {
-          if (type !== Frame.Headers) throw new H3ProtocolError(H3Error.FrameUnexpected, `request stream starts with frame 0x${type.toString(16)}`);
-          return { buffer: this.maxHeaderSize };
-        }
-        if (type === Frame.Data) return "stream";
-        // Trailers and unknown frames carry nothing a WebTransport session needs; still capped.
-        return type === Frame.Headers ? { buffer: this.maxHeaderSize } : "skip";
+    const host: RequestHost<T> = {
+      quic: this.quic,
+      log: this.opts.log,
+      maxHeaderSize: this.maxHeaderSize,
+      maxCapsule: this.maxCapsule,
+      full: () => this.sessions.size >= this.opts.maxSessions,
+      accept,
+      opened: (session, value) => {
+        this.register(session);
+        this.opts.onSession?.(session, value);
+        this.releaseEarly(session.sessionId);
       },
-      frame: (type, payload) => {
-        if (state !== "head" || type !== Frame.Headers) return;
-        state = "vetting";
-        // Nothing more is parsed until the CONNECT is answered; flow control holds the rest.
-        parser.pause();
-        stream.recv.pause();
-        this.request(stream, payload).then(
-          (s) => {
-            if (state !== "vetting") return;
-            if (s === undefined) {
-              // Refused with a complete response: the rest of the request is not wanted.
-              state = "done";
-              stream.recv.stop(H3Error.NoError);
-              return;
-            }
-            session = s;
-            state = "open";
-            stream.recv.resume();
-            feed(new Uint8Array(0), () => parser.resume());
-            if (peerEnded && state === "open") finish();
-          },
-          (err: unknown) => {
-            // accept() threw (auth backend failure): refuse this request, keep the connection.
-            this.opts.log.warn({ err }, "extended CONNECT failed");
-            state = "done";
-            this.respond(stream, 500);
-            stream.recv.stop(H3Error.NoError);
-          },
-        );
-      },
-      data: (_type, chunk) => capsules.push(chunk),
-    });
-    const fail = (e: unknown): void => {
-      if (state === "done") return;
-      const was = state;
-      state = "done";
-      stream.recv.onData = null;
-      const code = codeOf(e);
-      stream.send.reset(code);
-      stream.recv.stop(code);
-      // A broken CONNECT stream ends its session only; other sessions on the connection carry on.
-      if (was !== "head") this.opts.log.info({ code, reason: messageOf(e) }, "WebTransport CONNECT stream error");
-      session?.finish({ code, reason: messageOf(e), remote: false });
+      refused: (id) => this.early.delete(id),
+      error: (code, reason) => this.error(code, reason),
     };
-    function feed(c: Uint8Array, run = () => parser.push(c)): void {
-      try {
-        run();
-      } catch (e) {
-        fail(e);
-      }
-    }
-    stream.recv.onData = (c) => feed(c);
-    const ended = (): void => {
-      // A frame cut short is a frame error (RFC 9114 §7.1); a stream without HEADERS is incomplete.
-      if (state === "head") return fail(parser.atBoundary ? new H3ProtocolError(H3Error.RequestIncomplete, "request stream ended before its HEADERS") : new H3ProtocolError(H3Error.FrameError, "request stream ended inside a frame"));
-      peerEnded = true;
-      if (state === "open") finish();
-    };
-    stream.recv.onEnd = ended;
-    stream.recv.onReset = (code) => {
-      state = "done";
-      session?.finish({ code, reason: "CONNECT stream reset", remote: true });
-    };
-    for (const c of first) feed(c);
-    if (endedAlready) ended();
+    serveRequest(host, stream, first, endedAlready);
   }
 
-  private respond(stream: BidiStream, status: number, extra: Array<[string, string]> = [], fin = true): undefined {
-    stream.send.write(encodeFrame(Frame.Headers, encodeFieldSection([[":status", String(status)], ...extra])));
-    if (fin) stream.send.end();
-    return undefined;
-  }
-
-  /** Vet a request's head; a WebTransport session if it was accepted, undefined otherwise. */
-  private async request(stream: BidiStream, block: Uint8Array): Promise<WebTransportSession | undefined> {
-    let fields;
-    try {
-      fields = decodeFieldSection(block, this.maxHeaderSize);
-    } catch (e) {
-      const code = e instanceof QpackError ? H3Error.QpackDecompressionFailed : H3Error.MessageError;
-      this.error(code, messageOf(e));
-      return undefined;
-    }
-    const headers = new Map<string, string>();
-    for (const [k, v] of fields) {
-      if (k !== k.toLowerCase()) return this.malformed(stream, "uppercase header name");
-      headers.set(k, headers.has(k) ? `${headers.get(k)}, ${v}` : v);
-    }
-    const method = headers.get(":method");
-    const protocol = headers.get(":protocol");
-    const path = headers.get(":path");
-    const authority = headers.get(":authority");
-    if (method === undefined || (path === undefined && method !== "CONNECT")) return this.malformed(stream, "missing pseudo-headers");
-    if (method !== "CONNECT") return this.respond(stream, 405, [["allow", "CONNECT"]]);
-    if (protocol === undefined) return this.respond(stream, 400); // a classic CONNECT tunnel: not offered here
-    if (protocol !== "webtransport") return this.respond(stream, 501);
-    if (path === undefined || authority === undefined || headers.get(":scheme") !== "https") return this.malformed(stream, "extended CONNECT without :scheme/:authority/:path");
-    if (this.sessions.size >= this.opts.maxSessions) return this.respond(stream, 429);
-
-    let url: URL;
-    try {
-      url = new URL(`https://${authority}${path}`);
-    } catch {
-      return this.respond(stream, 400);
-    }
-    const protocols = parseProtocols(headers.get("wt-available-protocols"));
-    const decision = await this.opts.accept({ url, headers, protocols, remote: this.quic.remote });
-    if (!decision.ok) {
-      this.respond(stream, decision.status);
-      this.early.delete(stream.id);
-      return undefined;
-    }
-    const extra: Array<[string, string]> = [["sec-webtransport-http3-draft", "draft02"]];
-    if (decision.protocol !== undefined) extra.push(["wt-protocol", `"${decision.protocol}"`]);
-    this.respond(stream, 200, extra, false);
-    const session = new WebTransportSession(this.quic, stream.id, stream, decision.protocol ?? "", url);
-    this.sessions.set(stream.id, session);
+  /** Route streams and datagrams carrying `session`'s id to it, until it closes. */
+  register(session: WebTransportSession): void {
+    const id = session.sessionId;
+    this.sessions.set(id, session);
     // closed never rejects (transport contract); the catch keeps the lint promise honest.
-    session.closed.then(() => this.sessions.delete(stream.id), () => this.sessions.delete(stream.id));
-    this.opts.onSession(session, decision.value);
-    for (const f of this.early.get(stream.id) ?? []) f();
-    this.early.delete(stream.id);
-    return session;
+    session.closed.then(() => this.sessions.delete(id), () => this.sessions.delete(id));
   }
 
-  private malformed(stream: BidiStream, why: string): undefined {
-    this.opts.log.info({ reason: why }, "malformed HTTP/3 request");
-    stream.send.reset(H3Error.MessageError);
-    stream.recv.stop(H3Error.MessageError);
-    return undefined;
+  /** Streams that arrived for `id` before its session existed: deliver (or refuse) them now. */
+  releaseEarly(id: number): void {
+    for (const f of this.early.get(id) ?? []) f();
+    this.early.delete(id);
   }
 
   /** Send a stream to its session; hold it (paused, bounded) if the CONNECT is still being answered. */

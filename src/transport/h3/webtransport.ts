@@ -3,10 +3,30 @@
 // error codes are mapped to and from the HTTP/3 code space so an application code arrives as sent.
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
 import type { QuicConnection } from "../quic/connection.js";
-import { Writer } from "../../util/bytes.js";
-import { encodeFrame, Frame, h3ToWt, StreamType, wtToH3 } from "./frame.js";
+import { Reader, Writer } from "../../util/bytes.js";
+import { encodeFrame, Frame, H3Error, H3ProtocolError, h3ToWt, StreamType, wtToH3 } from "./frame.js";
+
+/** Peer streams held for a session whose application has not attached its handlers yet. */
+const MAX_HELD = 64;
 
 export const Capsule = { CloseSession: 0x2843, DrainSession: 0x78ae } as const;
+
+/**
+ * A capsule handler for a CONNECT stream (either role): CLOSE_WEBTRANSPORT_SESSION ends the
+ * session with the peer's code and reason and finishes our side of the stream; DRAIN and unknown
+ * capsules need no action.
+ */
+export function closeCapsule(session: () => WebTransportSession | undefined, connect: BidiStream): (type: number, payload: Uint8Array) => void {
+  return (type, payload) => {
+    const s = session();
+    if (type !== Capsule.CloseSession || s === undefined) return;
+    if (payload.byteLength < 4) throw new H3ProtocolError(H3Error.MessageError, "CLOSE_WEBTRANSPORT_SESSION shorter than its code");
+    const p = new Reader(payload);
+    const code = ((p.u8() << 24) | (p.u8() << 16) | (p.u8() << 8) | p.u8()) >>> 0;
+    s.finish({ code, reason: Buffer.from(p.rest()).toString("utf8"), remote: true });
+    connect.send.end();
+  };
+}
 
 class WtSend implements SendStream {
   onDrain: (() => void) | null = null;
@@ -79,12 +99,14 @@ class WtRecv implements RecvStream {
 
 export class WebTransportSession implements Session {
   readonly transport = "webtransport" as const;
-  onBidi: ((stream: BidiStream) => void) | null = null;
-  onUni: ((stream: RecvStream) => void) | null = null;
   onDatagram: ((data: Uint8Array) => void) | null = null;
   readonly closed: Promise<CloseInfo>;
   private resolveClosed!: (c: CloseInfo) => void;
   private done = false;
+  private bidiHandler: ((stream: BidiStream) => void) | null = null;
+  private uniHandler: ((stream: RecvStream) => void) | null = null;
+  /** Peer streams waiting for a handler (see hold). */
+  private readonly held: Array<() => void> = [];
 
   constructor(
     private readonly quic: QuicConnection,
@@ -107,15 +129,59 @@ export class WebTransportSession implements Session {
     return Math.max(0, this.quic.maxDatagramSize - 8);
   }
 
+  rtt(): number | undefined {
+    return this.quic.rtt();
+  }
+
+  get onBidi(): ((stream: BidiStream) => void) | null {
+    return this.bidiHandler;
+  }
+  set onBidi(h: ((stream: BidiStream) => void) | null) {
+    this.bidiHandler = h;
+    this.release();
+  }
+  get onUni(): ((stream: RecvStream) => void) | null {
+    return this.uniHandler;
+  }
+  set onUni(h: ((stream: RecvStream) => void) | null) {
+    this.uniHandler = h;
+    this.release();
+  }
+
   /** A peer stream already stripped of its 0x41/0x54 + session id header. */
   acceptBidi(stream: BidiStream, head: Uint8Array[], ended: boolean): void {
     if (this.done) return stream.send.reset(wtToH3(0));
-    this.onBidi?.({ id: stream.id, send: new WtSend(stream.send), recv: new WtRecv(stream.recv, head, ended) });
+    const h = this.bidiHandler;
+    if (h === null) return this.hold(stream.recv, head, ended, (e) => this.acceptBidi(stream, head, e), () => stream.send.reset(wtToH3(0)));
+    h({ id: stream.id, send: new WtSend(stream.send), recv: new WtRecv(stream.recv, head, ended) });
   }
 
   acceptUni(stream: RecvStream, head: Uint8Array[], ended: boolean): void {
     if (this.done) return stream.stop(wtToH3(0));
-    this.onUni?.(new WtRecv(stream, head, ended));
+    const h = this.uniHandler;
+    if (h === null) return this.hold(stream, head, ended, (e) => this.acceptUni(stream, head, e), () => stream.stop(wtToH3(0)));
+    h(new WtRecv(stream, head, ended));
+  }
+
+  /**
+   * A stream the peer opened before the application took the session (a dialer gets it only
+   * after the CONNECT response, and the server may open streams at once): paused, its bytes kept,
+   * until a handler is set. Bounded; beyond that the stream is refused.
+   */
+  private hold(recv: RecvStream, head: Uint8Array[], ended: boolean, deliver: (ended: boolean) => void, refuse: () => void): void {
+    if (this.held.length >= MAX_HELD) return refuse();
+    let end = ended;
+    recv.onData = (c) => head.push(c);
+    recv.onEnd = () => (end = true);
+    recv.pause();
+    this.held.push(() => {
+      recv.resume();
+      deliver(end);
+    });
+  }
+
+  private release(): void {
+    for (const f of this.held.splice(0)) f();
   }
 
   datagram(data: Uint8Array): void {

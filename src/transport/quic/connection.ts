@@ -84,6 +84,13 @@ export class QuicConnection implements Session, StreamHost {
     return this.conn.dgramMaxWritableLen() ?? 0;
   }
 
+  /** quiche's smoothed RTT estimate on the active path (ms). */
+  rtt(): number | undefined {
+    if (this.finished) return undefined;
+    for (const p of this.conn.pathStats()) if (p.active) return p.rtt;
+    return undefined;
+  }
+
   /** SHA-256 (hex) of the peer's leaf certificate, if it sent one. */
   peerFingerprint(): string | undefined {
     const chain = this.conn.peerCertChain();
@@ -435,11 +442,16 @@ export class QuicConnection implements Session, StreamHost {
     clearTimeout(this.timer);
     clearInterval(this.keepAlive);
     const peer = this.conn.peerError();
+    // quiche's own verdict (e.g. a TLS alert: 0x100 + alert, 0x130 = unknown CA): a dialer must
+    // tell a certificate refused from a peer that never answered.
+    const local = this.conn.localError();
     const info: CloseInfo =
       this.closeInfo ??
       (peer !== null
         ? { code: peer.errorCode, reason: Buffer.from(peer.reason).toString("utf8"), remote: true }
-        : { code: this.conn.isTimedOut() ? 3 : 0, reason: this.conn.isTimedOut() ? "idle timeout" : "closed", remote: true });
+        : local !== null && local.errorCode !== 0
+          ? { code: local.errorCode, reason: Buffer.from(local.reason).toString("utf8") || `${local.isApp ? "application" : "transport"} error 0x${local.errorCode.toString(16)}`, remote: false }
+          : { code: this.conn.isTimedOut() ? 3 : 0, reason: this.conn.isTimedOut() ? "idle timeout" : "closed", remote: true });
     for (const w of this.waiters) w.reject(new Error("connection closed"));
     this.waiters = [];
     for (const r of this.recvs.values()) r.resetBy(info.code);

@@ -65,7 +65,8 @@ export interface QuicEndpointOptions {
 export interface ConnectOptions {
   host: string;
   port: number;
-  serverName: string;
+  /** SNI and the name verified against the certificate; null for an IP literal (no SNI, and BoringSSL would check the IP as a DNS name: the caller checks the IP SAN). */
+  serverName: string | null;
   alpns: string[];
   /** Trust: a CA bundle (PEM), pinned SHA-256 fingerprints (hex) of the leaf, or nothing (insecure, tests). */
   caPem?: string;
@@ -355,14 +356,14 @@ export class QuicEndpoint implements PacketSink {
           const fp = c.peerFingerprint();
           if (fp === undefined || !pinned.includes(fp)) {
             c.close(0x128, "certificate fingerprint mismatch");
-            reject(new Error(`peer certificate ${fp ?? "(none)"} does not match the pinned fingerprint`));
+            reject(new QuicDialError(`peer certificate ${fp ?? "(none)"} does not match the pinned fingerprint`, 0x128, false));
             return;
           }
         }
         resolve(c);
       };
       c.closed.then(
-        (info) => reject(new Error(`connection failed: ${info.reason || `code ${info.code}`}`)),
+        (info) => reject(new QuicDialError(`connection failed: ${info.reason || `code ${info.code}`}`, info.code, info.remote)),
         (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
       );
       c.flush();
@@ -394,6 +395,17 @@ export class QuicEndpoint implements PacketSink {
     this.shut = true;
     this.udp.shut = true;
     await new Promise<void>((r) => this.socket.close(() => r()));
+  }
+}
+
+/** A dial that ended before (or during) its handshake, with the close code (0x100-0x1ff: a TLS alert). */
+export class QuicDialError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly remote: boolean,
+  ) {
+    super(message);
   }
 }
 

@@ -66,6 +66,8 @@ export interface NativeConnection {
   peerError(): NativeConnectionError | null;
   localError(): NativeConnectionError | null;
   sendAckEliciting(): void;
+  /** Per-path statistics; `rtt` is quiche's smoothed estimate in ms. */
+  pathStats(): Iterable<{ active: boolean; rtt: number }>;
 }
 
 export interface Native {

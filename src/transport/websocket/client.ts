@@ -85,9 +85,11 @@ export async function dialWebSocket(o: WebSocketDialOptions): Promise<WebSocketS
   });
   const sock = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
   const remote = `${sock?.remoteAddress ?? o.url.hostname}:${sock?.remotePort ?? o.url.port}`;
-  const session = new WebSocketSession(qmux as unknown as QmuxLike, { subprotocol: ws.protocol, protocol: appProtocol(ws.protocol), url: o.url, remote, terminate: () => ws.terminate() });
   const keepAlive = new KeepAlive(o.pingInterval);
+  const session = new WebSocketSession(qmux as unknown as QmuxLike, { subprotocol: ws.protocol, protocol: appProtocol(ws.protocol), url: o.url, remote, terminate: () => ws.terminate(), rtt: () => keepAlive.rtt(ws) });
   keepAlive.watch(ws, () => session.expire("keep-alive timeout"));
+  // A first round trip now, so a peer link reports its RTT before the first ping interval.
+  keepAlive.probe(ws);
   detach(
     session.closed.then(() => {
       keepAlive.close();

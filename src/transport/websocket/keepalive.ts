@@ -7,6 +7,9 @@ import type { WebSocket } from "ws";
 interface Peer {
   missed: number;
   onSilent: () => void;
+  /** When the unanswered ping went out (ms timestamp), and the last measured round trip. */
+  pingAt: number | undefined;
+  rtt: number | undefined;
 }
 
 export class KeepAlive {
@@ -22,11 +25,16 @@ export class KeepAlive {
   /** Watch `ws`; `onSilent` runs once if it falls silent (the caller then drops it). */
   watch(ws: WebSocket, onSilent: () => void): void {
     if (this.interval <= 0) return;
-    const peer: Peer = { missed: 0, onSilent };
+    const peer: Peer = { missed: 0, onSilent, pingAt: undefined, rtt: undefined };
     const heard = (): void => {
       peer.missed = 0;
     };
-    ws.on("pong", heard);
+    ws.on("pong", () => {
+      heard();
+      // Pongs answer pings in order; only the oldest unanswered one is timed.
+      if (peer.pingAt !== undefined) peer.rtt = performance.now() - peer.pingAt;
+      peer.pingAt = undefined;
+    });
     ws.on("message", heard);
     ws.once("close", () => this.peers.delete(ws));
     this.peers.set(ws, peer);
@@ -34,6 +42,22 @@ export class KeepAlive {
       this.timer = setInterval(() => this.tick(), this.interval);
       this.timer.unref();
     }
+  }
+
+  /** Ping `ws` now (not waiting for the first interval), so its round-trip time is known early. */
+  probe(ws: WebSocket): void {
+    const peer = this.peers.get(ws);
+    if (peer !== undefined && ws.readyState === ws.OPEN) this.ping(ws, peer);
+  }
+
+  /** The last ping/pong round trip to `ws` (ms), once one was measured. */
+  rtt(ws: WebSocket): number | undefined {
+    return this.peers.get(ws)?.rtt;
+  }
+
+  private ping(ws: WebSocket, peer: Peer): void {
+    peer.pingAt ??= performance.now();
+    ws.ping();
   }
 
   close(): void {
@@ -49,7 +73,7 @@ export class KeepAlive {
         this.peers.delete(ws);
         peer.onSilent();
       } else if (ws.readyState === ws.OPEN) {
-        ws.ping();
+        this.ping(ws, peer);
       }
     }
     if (this.peers.size === 0) this.close();

@@ -136,7 +136,7 @@ export class WebSocketAcceptor<T> {
         maxIdleTimeout: BigInt(o.pingInterval > 0 ? o.pingInterval * 6 : 0),
       },
     });
-    const session = new WebSocketSession(qmux as unknown as QmuxLike, { ...info, terminate: () => ws.terminate() });
+    const session = new WebSocketSession(qmux as unknown as QmuxLike, { ...info, terminate: () => ws.terminate(), rtt: () => this.keepAlive.rtt(ws) });
     this.live.add(session);
     this.keepAlive.watch(ws, () => {
       o.log.info({ remote: info.remote, path: info.url.pathname, transport: "websocket" }, "peer silent; dropping the session");

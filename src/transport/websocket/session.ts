@@ -31,6 +31,8 @@ export interface WebSocketSessionInit {
   remote: string;
   /** Drop the WebSocket at once (keep-alive expiry). */
   terminate(): void;
+  /** The keep-alive's last ping/pong round trip (ms). */
+  rtt?(): number | undefined;
 }
 
 // Close codes for endings the peer did not choose (moq-wire §2.12), as the QUIC transport uses.
@@ -115,6 +117,10 @@ export class WebSocketSession implements Session {
       (info) => this.settle({ code: info.closeCode ?? CLOSED, reason: info.reason ?? "", remote: true }),
       (err: unknown) => this.settle(dropped(err)),
     );
+  }
+
+  rtt(): number | undefined {
+    return this.ending === undefined ? this.init.rtt?.() : undefined;
   }
 
   get maxDatagramSize(): number {
