@@ -14,8 +14,11 @@ import { within } from "../util/moq.js";
 
 const log = silentLogger();
 const roomy = { idle_timeout: 5000, keep_alive: 1000, stream_window: 16 << 20, connection_window: 64 << 20, max_streams: 100, socket_buffer: 8 << 20 };
-// The receiver's windows: a little over one 64 kB packet train before it has to grant more.
-const tight = { ...roomy, stream_window: 32 << 10, connection_window: 48 << 10 };
+// The receiver's connection window is a little over one 64 kB packet train, so connection credit
+// is what the streams compete for. Each stream's own window holds a whole stream: a tight stream
+// window would block the best stream on its own credit and hand the connection's spare credit to
+// the next one, making completion order depend on when the reader's grants land.
+const tight = { ...roomy, stream_window: 1 << 20, connection_window: 48 << 10 };
 const certs = await CertStore.create({ generate: ["localhost", "127.0.0.1"], fingerprints: [] }, log);
 const server = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, alpns: ["bench"], cert: certs.current, quic: roomy, log });
 const client = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: tight, log });
