@@ -29,7 +29,7 @@ after(async () => {
 const frames = (g: number): string[] => Array.from({ length: 10 }, (_, f) => `wt g${g} f${f} ${"y".repeat(f * 53)}`);
 const https = (): string => `https://127.0.0.1:${relay.port}/anon`;
 
-for (const draft of ["moqt-18", "moqt-20"]) {
+for (const draft of ["moqt-18", "moqt-19", "moqt-20"]) {
   test(`Chromium over WebTransport on ${draft} publishes 5 groups × 10 frames to a Node moqt-18 viewer`, { skip }, async () => {
     const conn = await page.connect(https(), { transport: "webtransport", certificateHash: relay.certs.current.fingerprint, protocol: draft });
     assert.equal(conn.version, `moq-transport-${draft.slice(5)}`);

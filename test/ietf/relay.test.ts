@@ -14,8 +14,11 @@ function frames(group: number, n: number): string[] {
 }
 
 // The exact Sec-WebSocket-Protocol pairs @moq/net offers for each draft (connection/connect.js).
+// It offers none for draft-19 over QMux, but speaks it when handed "qmux-01.moqt-19" (the same
+// handshake code as 17/18/20 picks the draft from the negotiated protocol).
 const PAIRS: Record<string, string> = {
   "moqt-20": "qmux-01.moqt-20",
+  "moqt-19": "qmux-01.moqt-19",
   "moqt-18": "qmux-01.moqt-18",
   "moqt-17": "qmux-02.moqt-17",
   "moqt-16": "qmux-02.moqt-16",
