@@ -3,6 +3,7 @@
 //   --transports ws,quic,wt   --preset audio|sd|hd|chat   --viewers 10,50,100,200 (a ramp)
 //   --rate Mb/s (per viewer)  --group-ms 1000  --duration 5 (s)  --procs 2 (viewer processes)
 //   --quick (CI smoke: 2 viewers, 2 s)  --json  --cpu-prof (relay profile + top self time)
+//   --set key=value (a relay setting, repeatable: e.g. --set server.subscriber_queue_groups=2)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -25,6 +26,7 @@ const { values: a } = parseArgs({
     quick: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
+    set: { type: "string", multiple: true, default: [] },
     out: { type: "string", default: `${BENCH}results` },
   },
 });
@@ -88,6 +90,7 @@ const ms = (n: number): string => (!Number.isFinite(n) ? "-" : n >= 1000 ? `${(n
 const started = new Date();
 log(`moq-relay benchmark ${started.toISOString()}: node ${process.version}, ${cpus().length} cores, loadavg ${loadavg().toFixed(2)} at start`);
 log(`preset ${preset.name}: ${f(preset.bps / 1e6, 3)} Mb/s per viewer, ${preset.fps} frames/s, groups of ${groupMs} ms; ${seconds} s windows; viewers in ${procs} process(es)`);
+if ((a.set as string[]).length > 0) log(`relay settings: ${(a.set as string[]).join(" ")}`);
 const ceil = await ceilings(a.quick ? 0.5 : 2);
 log(`ceilings (same run): node:dgram sender ${f(ceil.dgramPps / 1000, 0)} k packets/s = ${f(ceil.dgramGbpsPerCore, 2)} Gb/s per core (kernel ${f(ceil.dgramKernel * 100, 0)} %); ws pair ${f(ceil.wsGbps, 2)} Gb/s, ${f(ceil.wsGbpsPerCore, 2)} Gb/s per sender core`);
 log("");
@@ -99,7 +102,7 @@ for (const t of transports) {
   for (const n of ramp) {
     let r: Row;
     try {
-      r = await runRow({ transport: t, preset, viewers: n, groupMs, seconds, procs, quick: a.quick, cpuProfDir: profDir }, loadavg);
+      r = await runRow({ transport: t, preset, viewers: n, groupMs, seconds, procs, quick: a.quick, cpuProfDir: profDir, set: a.set as string[] }, loadavg);
     } catch (e) {
       log(`${t.padEnd(9)} ${String(n).padStart(7)}  failed: ${e instanceof Error ? e.message : String(e)}`);
       break;

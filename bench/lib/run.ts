@@ -30,6 +30,8 @@ export interface RowSpec {
   /** Shorter warm-up and settle waits (CI smoke runs). */
   quick?: boolean;
   cpuProfDir?: string;
+  /** Relay settings for this run (`key=value`, as `moq-relay --set` takes them). */
+  set?: string[];
 }
 
 export interface Row {
@@ -64,7 +66,7 @@ export async function runRow(spec: RowSpec, load: () => number): Promise<Row> {
   const frameBytes = Math.round(spec.preset.bps / 8 / spec.preset.fps);
   if (spec.cpuProfDir !== undefined) mkdirSync(spec.cpuProfDir, { recursive: true });
   const before = spec.cpuProfDir !== undefined ? new Set(readdirSync(spec.cpuProfDir)) : new Set<string>();
-  const relay = await startRelay({ cpuProfDir: spec.cpuProfDir });
+  const relay = await startRelay({ cpuProfDir: spec.cpuProfDir, set: spec.set });
   let pub: ChildProcess | undefined;
   const viewers: ChildProcess[] = [];
   try {
