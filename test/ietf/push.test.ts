@@ -131,3 +131,31 @@ test("qmux-01.moqt-18: object datagrams from a publisher reach a moq-lite viewer
     await pub.close();
   }
 });
+
+test("qmux-01.moqt-18: a group sent on the relay's first SUBSCRIBE (its track-properties probe) reaches the first viewer", async () => {
+  const name = "probe-kept";
+  const pub = await openMoq(relay, "qmux-01.moqt-18");
+  const subscribes: bigint[] = [];
+  // A strict publisher: each SUBSCRIBE gets one group, sent at once and never again.
+  (pub.conn as unknown as { onSubscribe: (id: bigint) => void }).onSubscribe = (id) => {
+    subscribes.push(id);
+    const group = subscribes.length - 1;
+    void (async () => {
+      await pub.conn.acceptSubscribe(id, id);
+      await pushGroup(pub, id, group, frames(group), true);
+    })().catch((err: unknown) => pub.errors.push(String(err)));
+  };
+  await pub.conn.publishNamespace(ns(name));
+  const { conn, r } = await viewer(name);
+  try {
+    const g = await r.nextGroup(10_000);
+    // Group 0 went out on the probe, before any viewer's subscription existed upstream.
+    assert.equal(g.sequence, 0);
+    assert.deepEqual(g.frames.map((f) => Buffer.from(f).toString()), frames(0));
+    assert.equal(subscribes.length, 1, "the viewer adopted the probe: one SUBSCRIBE upstream");
+    assert.deepEqual(pub.errors, []);
+  } finally {
+    conn.close();
+    await pub.close();
+  }
+});
