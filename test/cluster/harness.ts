@@ -111,6 +111,9 @@ export interface NodeOptions {
   token?: string;
   linger?: string;
   extra?: string;
+  /** More lines for the [server] and [cluster] sections (TOML allows each table once). */
+  server?: string;
+  cluster?: string;
 }
 
 /** Declare relays (ports chosen now, processes started by start()). */
@@ -140,6 +143,7 @@ function makeNode(s: ClusterSetup, name: string, port: number): Node {
       const nodes = opts.nodes ?? opts.all;
       const toml = `[server]
 bind = "127.0.0.1:${port}"
+${opts.server ?? ""}
 [tls]
 cert = "${s.file("cert.pem")}"
 key = "${s.file("key.pem")}"
@@ -151,6 +155,7 @@ nodes = ${JSON.stringify(nodes)}
 node = "${url}"
 token = "${s.file(opts.token ?? "cluster.jwt")}"
 linger = "${opts.linger ?? "5s"}"
+${opts.cluster ?? ""}
 [http]
 drain_timeout = "200ms"
 ${opts.extra ?? ""}
