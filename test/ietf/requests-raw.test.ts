@@ -1,14 +1,14 @@
 // A lean raw client built from the project's own IETF codecs (no @moq/net, no OpenMOQ), for what
 // the real clients hide: draft-14 refusals arrive as the error message their request pairs with
 // (SUBSCRIBE_ERROR, PUBLISH_NAMESPACE_ERROR, FETCH_ERROR, TRACK_STATUS_ERROR) with draft-14's
-// codes, a joining FETCH naming no subscription gets INVALID_JOINING_REQUEST_ID, and a malformed
-// FETCH closes only that session with PROTOCOL_VIOLATION.
+// codes, a joining FETCH naming no subscription gets INVALID_JOINING_REQUEST_ID, a malformed
+// FETCH closes only that session with PROTOCOL_VIOLATION, and the per-session fetch limits hold.
 import "../util/polyfill.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import QmuxSession from "@moq/qmux";
-import { startTestRelay } from "../util/relay.js";
-import { within } from "../util/moq.js";
+import { servingLive, startTestRelay } from "../util/relay.js";
+import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 import { AnnounceType, PublishNamespace } from "../../src/session/ietf/announce.js";
 import { Termination } from "../../src/session/ietf/errors.js";
 import { Fetch, FetchType } from "../../src/session/ietf/fetch.js";
@@ -101,4 +101,60 @@ test("draft-18: a joining FETCH naming no subscription gets INVALID_JOINING_REQU
   await bw.write(new IetfWriter(Draft.D18).varint(Fetch.type).u16(junk.length).bytes(junk).finish());
   const info = await within(s.closed, 5000, "the relay closing the session");
   assert.equal(info.closeCode, Termination.ProtocolViolation);
+});
+
+test("FETCH limits: limits.max_fetches_per_session at once (REQUEST_ERROR past it), and a fetch the viewer does not drain is reset after limits.fetch_timeout", async () => {
+  const small = await startTestRelay({ "limits.max_fetches_per_session": 1, "limits.fetch_timeout": "400ms" });
+  const pub = await connect(small.url("anon"), { protocol: "qmux-01.moqt-18" });
+  const viewer = await connect(small.url("anon"));
+  const s = new QmuxSession(small.url("anon"), { protocols: ["qmux-01.moqt-18"], versions: {}, requireProtocol: true, config: { maxStreamDataUni: 16384n } });
+  try {
+    // One cached group far larger than the raw client's 16 KiB stream window.
+    const p = publish(pub, "fetch-limits", "video");
+    await waitAnnounced(viewer, "fetch-limits");
+    const r = subscribe(viewer, "fetch-limits", "video");
+    await servingLive(small, "anon/fetch-limits", "video", { publisher: p });
+    p.group(Array.from({ length: 4 }, (_, i) => "z".repeat(64 * 1024 + i)));
+    assert.equal((await r.nextGroup()).frames.length, 4);
+
+    await within(s.ready, 5000, "the raw QMux handshake");
+    const setup = await s.createUnidirectionalStream();
+    const sw = setup.getWriter();
+    const body = new IetfWriter(Draft.D18);
+    new Params().encodeSetup(body);
+    await sw.write(new IetfWriter(Draft.D18).varint(SetupType.Setup).u16(body.pos).bytes(body.view()).finish());
+    sw.releaseLock();
+    // The fetch streams are never read: the first one stalls on flow control.
+    const fetch = async (id: number): Promise<ControlMessage> => {
+      const bidi = await s.createBidirectionalStream();
+      const w = bidi.writable.getWriter();
+      await w.write(control(Draft.D18, Fetch.type, (x) => new Fetch({ requestId: id, fetchType: FetchType.Standalone, namespace: "fetch-limits", track: "video", start: { group: 0, object: 0 }, end: { group: 1, object: 0 } }).encode(x)));
+      const rd = (bidi.readable as ReadableStream<Uint8Array>).getReader();
+      const framer = new ControlFramer(Draft.D18, 65535);
+      let m: ControlMessage | undefined;
+      while ((m = framer.next()) === undefined) {
+        const { value, done } = await within(rd.read(), 5000, `the answer to FETCH ${id}`);
+        if (done) throw new Error(`FETCH ${id}'s stream ended without an answer`);
+        framer.push(value);
+      }
+      return m;
+    };
+    assert.equal((await fetch(0)).type, 0x18, "the first FETCH is answered FETCH_OK");
+    const refused = await fetch(2);
+    assert.equal(refused.type, RequestType.RequestError, "a second FETCH at once is refused");
+    const e = RequestError.decode(refused.body);
+    assert.deepEqual([e.code, e.reason, e.retryInterval], [0x0, "too many fetches", 1000]);
+    // After fetch_timeout the stalled fetch is reset and its slot is free again.
+    let answer: ControlMessage | undefined;
+    const deadline = Date.now() + 5000;
+    for (let id = 4; answer?.type !== 0x18; id += 2) {
+      if (Date.now() > deadline) throw new Error("the stalled fetch never gave its slot back");
+      answer = await fetch(id);
+    }
+  } finally {
+    s.close();
+    viewer.close();
+    pub.close();
+    await small.close();
+  }
 });
