@@ -46,6 +46,8 @@ export class Dialer {
   async dial(url: URL, jwt: string | undefined, fingerprint: string | undefined, timeoutMs: number): Promise<Session> {
     const target = new URL(url);
     if (jwt !== undefined) target.searchParams.set("jwt", jwt);
+    // At every dial, retries included: an unverified peer link is never quiet about it.
+    if (this.trust.insecure) this.log.warn({ peer: url.href }, "dialing a cluster peer without verifying its certificate (insecure = true)");
     if (url.protocol === "moql:") return this.quic.raw(target, PEER_PROTOCOL, fingerprint, timeoutMs);
     if (url.protocol === "http:") return this.webSocket(target, fingerprint, timeoutMs);
     const started = Date.now();

@@ -81,7 +81,6 @@ export class Peer {
 
   private async loop(): Promise<void> {
     const env = this.env;
-    if (env.config.cluster.insecure) env.log.warn({ peer: this.url }, "dialing a cluster peer without verifying its certificate (insecure = true)");
     while (!this.stopped) {
       this.setState("connecting");
       const jwt = this.spec.jwt ?? env.token;

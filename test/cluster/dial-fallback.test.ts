@@ -83,3 +83,26 @@ test("a peer certificate from another CA fails the dial on QUIC and is not retri
   assert.equal(a.logged(/WebTransport dial to cluster peer failed/).length, 0, "no fallback to wss");
   assert.equal((await b.nodes()).peers.length, 0, "b never saw a link from a");
 });
+
+test("insecure = true links a peer whose certificate does not verify, warning at every dial", async () => {
+  const s = await setup();
+  const other = await pki();
+  writeFileSync(s.file("other-ca.pem"), other.caPem);
+  const [a, b] = await declare(s, ["ia", "ib"]);
+  configure([a, b], (n) => (n === a ? { nodes: [b.url], cluster: `tls_root = "${s.file("other-ca.pem")}"\ninsecure = true` } : { nodes: [b.url] }));
+  started.push(a, b);
+  await b.start();
+  await a.start();
+  let peer: PeerDoc | undefined;
+  await until(
+    async () => {
+      peer = (await peersOf(a)).find((p) => p.url !== null && p.state === "connected");
+      return peer !== undefined;
+    },
+    30_000,
+    "a linked to b without verification",
+  );
+  assert.equal(peer!.transport, "webtransport", `the unverified link is still WebTransport: ${JSON.stringify(peer)}`);
+  const warned = a.logged(/without verifying its certificate/).length;
+  assert.ok(warned >= peer!.attempts + 1, `warned at each of the ${peer!.attempts + 1} dials (${warned} warnings)`);
+});
