@@ -48,6 +48,17 @@ async function d14(): Promise<{ send(bytes: Uint8Array): Promise<void>; next(wha
   return { send: (bytes) => w.write(bytes), next, s };
 }
 
+/** Draft-18: the QMux handshake, then our SETUP on a uni stream (no options). */
+async function setup18(s: QmuxSession): Promise<void> {
+  await within(s.ready, 5000, "the raw QMux handshake");
+  const setup = await s.createUnidirectionalStream();
+  const sw = setup.getWriter();
+  const body = new IetfWriter(Draft.D18);
+  new Params().encodeSetup(body);
+  await sw.write(new IetfWriter(Draft.D18).varint(SetupType.Setup).u16(body.pos).bytes(body.view()).finish());
+  sw.releaseLock();
+}
+
 test("draft-14: refusals use the request's own error message and draft-14 codes", async () => {
   const c = await d14();
   const expect = async (type: number, code: number, id: number, what: string): Promise<void> => {
@@ -74,13 +85,7 @@ test("draft-14: refusals use the request's own error message and draft-14 codes"
 
 test("draft-18: a joining FETCH naming no subscription gets INVALID_JOINING_REQUEST_ID (0x32)", async () => {
   const s = new QmuxSession(relay.url("anon"), { protocols: ["qmux-01.moqt-18"], versions: {}, requireProtocol: true });
-  await within(s.ready, 5000, "the raw QMux handshake");
-  const setup = await s.createUnidirectionalStream();
-  const sw = setup.getWriter();
-  const body = new IetfWriter(Draft.D18);
-  new Params().encodeSetup(body);
-  await sw.write(new IetfWriter(Draft.D18).varint(SetupType.Setup).u16(body.pos).bytes(body.view()).finish());
-  sw.releaseLock();
+  await setup18(s);
   const bidi = await s.createBidirectionalStream();
   const w = bidi.writable.getWriter();
   await w.write(control(Draft.D18, Fetch.type, (x) => new Fetch({ requestId: 0, fetchType: FetchType.AbsoluteJoining, joiningRequestId: 40, joiningStart: 0 }).encode(x)));
@@ -117,13 +122,7 @@ test("FETCH limits: limits.max_fetches_per_session at once (REQUEST_ERROR past i
     p.group(Array.from({ length: 4 }, (_, i) => "z".repeat(64 * 1024 + i)));
     assert.equal((await r.nextGroup()).frames.length, 4);
 
-    await within(s.ready, 5000, "the raw QMux handshake");
-    const setup = await s.createUnidirectionalStream();
-    const sw = setup.getWriter();
-    const body = new IetfWriter(Draft.D18);
-    new Params().encodeSetup(body);
-    await sw.write(new IetfWriter(Draft.D18).varint(SetupType.Setup).u16(body.pos).bytes(body.view()).finish());
-    sw.releaseLock();
+    await setup18(s);
     // The fetch streams are never read: the first one stalls on flow control.
     const fetch = async (id: number): Promise<ControlMessage> => {
       const bidi = await s.createBidirectionalStream();

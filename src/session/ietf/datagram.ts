@@ -5,14 +5,13 @@
 // priority (field omitted; 15+), 0x20 a status instead of a payload. STATUS with END_OF_GROUP,
 // and (draft-20) bit 0x10, are invalid; so is a properties block of length 0.
 import { DecodeError, ShortRead } from "../../util/bytes.js";
-import { MAX_EXTENSIONS } from "./object.js";
+import { MAX_EXTENSIONS, timestampOf } from "./object.js";
 import { Draft } from "./version.js";
 import { IetfReader, IetfWriter } from "./wire.js";
 
 export const DatagramBit = { Properties: 0x01, EndOfGroup: 0x02, ZeroObjectId: 0x04, DefaultPriority: 0x08, Status: 0x20 } as const;
 
 const PROP_TIMESTAMP = 0x10;
-const PROP_TIMESTAMP_LOC03 = 0x06;
 
 export class ObjectDatagram {
   constructor(
@@ -72,7 +71,7 @@ export class ObjectDatagram {
         const n = r.varint();
         if (n === 0) throw new DecodeError("a datagram's properties block is empty");
         if (n > MAX_EXTENSIONS) throw new DecodeError(`datagram properties of ${n} bytes`);
-        timestamp = timestampIn(r.sub(n));
+        timestamp = timestampOf(r.sub(n));
       }
       if (type & DatagramBit.Status) {
         const status = r.varint();
@@ -86,19 +85,4 @@ export class ObjectDatagram {
       throw e;
     }
   }
-}
-
-function timestampIn(r: IetfReader): number | undefined {
-  const delta = r.draft >= Draft.D16;
-  let ts: number | undefined;
-  let prev = 0;
-  while (r.remaining > 0) {
-    const key = delta ? prev + r.varint() : r.varint();
-    prev = key;
-    if (key % 2 === 0) {
-      const val = r.varint();
-      if (key === PROP_TIMESTAMP || key === PROP_TIMESTAMP_LOC03) ts = val;
-    } else r.bytes(r.varint());
-  }
-  return ts;
 }

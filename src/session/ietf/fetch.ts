@@ -15,6 +15,7 @@
 import { DecodeError, ShortRead } from "../../util/bytes.js";
 import { decodeFilter, encodeFilter, type Filter } from "./filter.js";
 import { readBody } from "./message.js";
+import { MAX_EXTENSIONS, timestampOf } from "./object.js";
 import { decodeNamespace, encodeNamespace } from "./namespace.js";
 import { ParamKey, Params } from "./params.js";
 import { encodeProperties, type TrackProperties } from "./subscribe.js";
@@ -279,7 +280,7 @@ function readFetchObjects(r: IetfReader, descending: boolean, max: number): Fetc
       r.varint();
       const object = r.varint();
       const priority = r.u8();
-      const timestamp = readProps(r, r.varint());
+      const timestamp = propsOf(r);
       const len = r.varint();
       if (len === 0) r.varint();
       out.push({ group, object, priority, ...(timestamp === undefined ? {} : { timestamp }), payload: r.bytes(len) });
@@ -311,7 +312,7 @@ function readFetchObjects(r: IetfReader, descending: boolean, max: number): Fetc
       object = !deltas || flags & Flag.GroupPresent ? o : (prior?.object ?? 0) + o;
     } else object = (prior?.object ?? -1) + 1;
     const priority = flags & Flag.PriorityPresent ? r.u8() : (prior?.priority ?? 0);
-    const timestamp = flags & Flag.Properties ? readProps(r, r.varint()) : undefined;
+    const timestamp = flags & Flag.Properties ? propsOf(r) : undefined;
     const len = r.varint();
     if (len === 0 && v === Draft.D15) r.varint();
     prior = { group, object, subgroup: sub, priority };
@@ -320,19 +321,8 @@ function readFetchObjects(r: IetfReader, descending: boolean, max: number): Fetc
   return out;
 }
 
-function readProps(r: IetfReader, n: number): number | undefined {
-  if (n > 4096) throw new DecodeError(`object properties of ${n} bytes`);
-  const b = r.sub(n);
-  let ts: number | undefined;
-  let prev = 0;
-  const delta = b.draft >= Draft.D16;
-  while (b.remaining > 0) {
-    const key = delta ? prev + b.varint() : b.varint();
-    prev = key;
-    if (key % 2 === 0) {
-      const val = b.varint();
-      if (key === PROP_TIMESTAMP) ts = val;
-    } else b.bytes(b.varint());
-  }
-  return ts;
+function propsOf(r: IetfReader): number | undefined {
+  const n = r.varint();
+  if (n > MAX_EXTENSIONS) throw new DecodeError(`object properties of ${n} bytes`);
+  return timestampOf(r.sub(n));
 }

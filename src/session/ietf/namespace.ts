@@ -2,6 +2,7 @@
 // segments ("a/b/c" ⇄ ["a","b","c"], moq-wire §3.6). A segment holding "/" has no path form and
 // is refused rather than silently merged with its neighbour.
 import { DecodeError } from "../../util/bytes.js";
+import { hasRequiredRequestIdDelta } from "./version.js";
 import type { IetfReader, IetfWriter } from "./wire.js";
 
 /** The drafts allow at most 32 tuple fields. */
@@ -30,4 +31,25 @@ export function decodeNamespace(r: IetfReader): string {
     parts.push(p);
   }
   return parts.join("/");
+}
+
+/** The head SUBSCRIBE, TRACK_STATUS and PUBLISH share: `Req · [Required Request ID Delta (17)] · Namespace · Name`. */
+export interface TrackRequestHead {
+  requestId: number;
+  namespace: string;
+  track: string;
+}
+
+export function readTrackRequestHead(r: IetfReader): TrackRequestHead {
+  const requestId = r.varint();
+  if (hasRequiredRequestIdDelta(r.draft)) r.varint();
+  const namespace = decodeNamespace(r);
+  return { requestId, namespace, track: r.string(4096) };
+}
+
+export function writeTrackRequestHead(w: IetfWriter, h: TrackRequestHead): void {
+  w.varint(h.requestId);
+  if (hasRequiredRequestIdDelta(w.draft)) w.varint(0);
+  encodeNamespace(w, h.namespace);
+  w.string(h.track);
 }

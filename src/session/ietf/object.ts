@@ -250,8 +250,8 @@ export class ObjectParser {
   }
 }
 
-/** The timestamp property in an object's extension block, if any. */
-function timestampOf(r: IetfReader): number | undefined {
+/** The timestamp property in an object's extension (property) block, if any. */
+export function timestampOf(r: IetfReader): number | undefined {
   const delta = deltaPropertyKeys(r.draft);
   let ts: number | undefined;
   let prev = 0;

@@ -9,10 +9,10 @@
 import { DecodeError } from "../../util/bytes.js";
 import { readTagged, writeTagged } from "./filter.js";
 import { readBody } from "./message.js";
-import { decodeNamespace, encodeNamespace } from "./namespace.js";
+import { readTrackRequestHead, writeTrackRequestHead } from "./namespace.js";
 import { ParamKey, Params } from "./params.js";
 import { decodeLocation, decodeProperties, encodeLocation, encodeProperties, GroupOrder, type TrackProperties } from "./subscribe.js";
-import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId } from "./version.js";
+import { Draft, hasResponseRequestId } from "./version.js";
 import type { IetfReader, IetfWriter } from "./wire.js";
 
 export const PublishType = { Publish: 0x1d, PublishOk: 0x1e, PublishError: 0x1f } as const;
@@ -54,10 +54,8 @@ export class Publish {
 
   encode(w: IetfWriter): void {
     const v = w.draft;
-    w.varint(this.requestId);
-    if (hasRequiredRequestIdDelta(v)) w.varint(0);
-    encodeNamespace(w, this.namespace);
-    w.string(this.track).varint(this.alias);
+    writeTrackRequestHead(w, this);
+    w.varint(this.alias);
     if (v === Draft.D14) {
       w.u8(this.groupOrder);
       if (this.largest === undefined) w.u8(0);
@@ -77,10 +75,7 @@ export class Publish {
   static decode(r: IetfReader): Publish {
     const v = r.draft;
     return readBody(r, (b) => {
-      const requestId = b.varint();
-      if (hasRequiredRequestIdDelta(v)) b.varint();
-      const namespace = decodeNamespace(b);
-      const track = b.string(4096);
+      const { requestId, namespace, track } = readTrackRequestHead(b);
       const alias = b.varint();
       if (v === Draft.D14) {
         const groupOrder = b.u8();

@@ -3,7 +3,7 @@
 import { DecodeError } from "../../util/bytes.js";
 import { decodeFilter, encodeFilter, readTagged, writeTagged, type Filter } from "./filter.js";
 import { readBody } from "./message.js";
-import { decodeNamespace, encodeNamespace } from "./namespace.js";
+import { readTrackRequestHead, writeTrackRequestHead } from "./namespace.js";
 import { ParamKey, Params } from "./params.js";
 import { Draft, hasFilterFields, hasRequiredRequestIdDelta, hasResponseRequestId, hasTrackProperties } from "./version.js";
 import { IetfReader, IetfWriter } from "./wire.js";
@@ -68,10 +68,7 @@ export class Subscribe implements SubscribeFields {
 
   encode(w: IetfWriter): void {
     const v = w.draft;
-    w.varint(this.requestId);
-    if (hasRequiredRequestIdDelta(v)) w.varint(0);
-    encodeNamespace(w, this.namespace);
-    w.string(this.track);
+    writeTrackRequestHead(w, this);
     if (v === Draft.D14) {
       w.u8(this.priority).u8(this.groupOrder).u8(this.forward ? 1 : 0);
       writeTagged(w, this.filter);
@@ -92,10 +89,7 @@ export class Subscribe implements SubscribeFields {
   static decode(r: IetfReader): Subscribe {
     const v = r.draft;
     return readBody(r, (b) => {
-      const requestId = b.varint();
-      if (hasRequiredRequestIdDelta(v)) b.varint();
-      const namespace = decodeNamespace(b);
-      const track = b.string(4096);
+      const { requestId, namespace, track } = readTrackRequestHead(b);
       if (v === Draft.D14) {
         const priority = b.u8();
         const groupOrder = b.u8();

@@ -4,11 +4,11 @@
 // - 15–17: REQUEST_OK with LARGEST_OBJECT (when the track has content);
 // - 18+: REQUEST_OK with LARGEST_OBJECT, then Track Properties.
 import { readBody } from "./message.js";
-import { decodeNamespace, encodeNamespace } from "./namespace.js";
+import { readTrackRequestHead, writeTrackRequestHead } from "./namespace.js";
 import { ParamKey, Params } from "./params.js";
 import { decodeLocation, decodeProperties, encodeLocation, encodeProperties, GroupOrder, SubscribeOk, type TrackProperties } from "./subscribe.js";
 import { DecodeError } from "../../util/bytes.js";
-import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId, typedParameters } from "./version.js";
+import { Draft, hasResponseRequestId, typedParameters } from "./version.js";
 import { IetfReader, type IetfWriter } from "./wire.js";
 
 export const TrackStatusType = { TrackStatus: 0x0d, TrackStatusOk: 0x0e, TrackStatusError: 0x0f } as const;
@@ -26,10 +26,7 @@ export class TrackStatus {
 
   encode(w: IetfWriter): void {
     const v = w.draft;
-    w.varint(this.requestId);
-    if (hasRequiredRequestIdDelta(v)) w.varint(0);
-    encodeNamespace(w, this.namespace);
-    w.string(this.track);
+    writeTrackRequestHead(w, this);
     // Draft-14: SUBSCRIBE's fixed fields (priority 0, descending, forward 0, Largest Object).
     if (v === Draft.D14) w.u8(0).u8(GroupOrder.Descending).u8(0).varint(0x2);
     new Params().encodeMessage(w);
@@ -38,10 +35,7 @@ export class TrackStatus {
   static decode(r: IetfReader): TrackStatus {
     const v = r.draft;
     return readBody(r, (b) => {
-      const id = b.varint();
-      if (hasRequiredRequestIdDelta(v)) b.varint();
-      const ns = decodeNamespace(b);
-      const track = b.string(4096);
+      const h = readTrackRequestHead(b);
       // Draft-14 says SUBSCRIBE's layout (what @moq/net writes); OpenMOQ writes draft-15's (no
       // fixed fields). Both are read: the fixed fields need at least five bytes, a bare empty
       // parameter list is one.
@@ -57,7 +51,7 @@ export class TrackStatus {
         }
       }
       Params.decodeMessage(b);
-      return new TrackStatus(id, ns, track);
+      return new TrackStatus(h.requestId, h.namespace, h.track);
     });
   }
 }
