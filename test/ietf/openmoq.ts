@@ -71,8 +71,7 @@ export function openMoqTest(protocol: string): void {
     try {
       await within(subscribeInPage(page, `https://127.0.0.1:${relay.port}/anon`, relay.certs.current.fingerprint, protocol, name, "video"), 15_000, `the OpenMOQ client to subscribe (console: ${logs.slice(-5).join(" | ")})`);
       // Warm up until an object arrives: then the path publisher → relay → OpenMOQ is live, and no
-      // group of the measured five can race the subscription's set-up (for an IETF publisher the
-      // relay first probes the track's properties with a short subscription of its own).
+      // group of the measured five can race the subscription's set-up.
       await servingLive(relay, `anon/${name}`, "video", { publisher: p });
       const count = (): Promise<number> => page.evaluate(() => (globalThis as unknown as { openmoq: Seen }).openmoq.objects.length);
       let warm = 0;

@@ -157,3 +157,18 @@ test("FETCH limits: limits.max_fetches_per_session at once (REQUEST_ERROR past i
     await small.close();
   }
 });
+
+test("draft-18: a malformed object datagram (STATUS with END_OF_GROUP) closes that session with PROTOCOL_VIOLATION", async () => {
+  const s = new QmuxSession(relay.url("anon"), { protocols: ["qmux-01.moqt-18"], versions: {}, requireProtocol: true });
+  await setup18(s);
+  // A request round trip first: SETUP has been processed once its answer arrives.
+  const bidi = await s.createBidirectionalStream();
+  const w = bidi.writable.getWriter();
+  await w.write(control(Draft.D18, TrackStatusType.TrackStatus, (x) => new TrackStatus(0, "nobody", "video").encode(x)));
+  const rd = (bidi.readable as ReadableStream<Uint8Array>).getReader();
+  await within(rd.read(), 5000, "the answer to TRACK_STATUS");
+  const dw = s.datagrams.writable.getWriter();
+  await dw.write(new IetfWriter(Draft.D18).varint(0x22).varint(0).varint(0).u8(0).varint(0).finish());
+  const info = await within(s.closed, 5000, "the relay closing the session");
+  assert.equal(info.closeCode, Termination.ProtocolViolation);
+});
