@@ -68,7 +68,7 @@ function peerQuic(config: Config): Config["server"]["quic"] {
 }
 
 export class QuicDialer {
-  private endpoint: Promise<QuicEndpoint> | undefined;
+  private readonly endpoints = new Map<4 | 6, Promise<QuicEndpoint>>();
   private roots: string | undefined;
 
   constructor(
@@ -116,17 +116,21 @@ export class QuicDialer {
   private async handshake(target: URL, what: string, alpns: string[], fingerprint: string | undefined, timeoutMs: number): Promise<QuicConnection> {
     if (!QuicDialer.available()) throw new UdpDialError("QUIC is unavailable on this platform", true);
     const deadline = Date.now() + timeoutMs;
-    this.endpoint ??= QuicEndpoint.bind({ host: "0.0.0.0", port: 0, quic: peerQuic(this.config), log: this.log });
-    const ep = await this.endpoint;
     const name = target.hostname.replace(/^\[|\]$/g, "");
     let host = name;
     if (isIP(name) === 0) {
-      // The client socket is IPv4: resolve a name to an IPv4 address ourselves.
+      // quiche needs an address: resolve the name ourselves (the system's preferred family).
       try {
-        host = (await within(lookup(name, { family: 4 }), deadline - Date.now(), `DNS lookup of ${name}`)).address;
+        host = (await within(lookup(name), deadline - Date.now(), `DNS lookup of ${name}`)).address;
       } catch (err) {
         throw new UdpDialError(`cannot resolve ${name}: ${err instanceof Error ? err.message : String(err)}`, true);
       }
+    }
+    let ep: QuicEndpoint;
+    try {
+      ep = await this.endpointFor(isIP(host) === 6 ? 6 : 4);
+    } catch (err) {
+      throw new UdpDialError(`no UDP socket for ${host}: ${err instanceof Error ? err.message : String(err)}`, true);
     }
     const insecure = this.trust.insecure;
     const literal = isIP(name) !== 0;
@@ -159,10 +163,22 @@ export class QuicDialer {
     return c;
   }
 
+  /** One client UDP socket per address family, bound on first use. */
+  private endpointFor(family: 4 | 6): Promise<QuicEndpoint> {
+    let ep = this.endpoints.get(family);
+    if (ep === undefined) {
+      ep = QuicEndpoint.bind({ host: family === 6 ? "::" : "0.0.0.0", port: 0, quic: peerQuic(this.config), log: this.log });
+      // A failed bind (no IPv6 here) is retried at the next dial, not cached.
+      ep.catch(() => this.endpoints.delete(family));
+      this.endpoints.set(family, ep);
+    }
+    return ep;
+  }
+
   async close(): Promise<void> {
-    const ep = this.endpoint;
-    this.endpoint = undefined;
-    if (ep !== undefined) await (await ep).close();
+    const eps = [...this.endpoints.values()];
+    this.endpoints.clear();
+    for (const ep of eps) await ep.then((e) => e.close(), () => undefined);
   }
 }
 
