@@ -7,6 +7,8 @@ import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../
 import type { HostPort, Native, NativeConnection } from "./native.js";
 import { streamErrorCode } from "./native.js";
 import { QuicRecvHalf, QuicSendHalf, type StreamHost } from "./stream.js";
+import { StreamIds } from "./stream-ids.js";
+import { Urgencies } from "./urgency.js";
 import { BATCH_PACKETS, MAX_PACKET, type UdpSender } from "./udp-batch.js";
 
 export interface PacketSink {
@@ -34,15 +36,8 @@ export class QuicConnection implements Session, StreamHost {
   private readonly recvs = new Map<number, QuicRecvHalf>();
   private readonly sends = new Map<number, QuicSendHalf>();
   private readonly pending = new Set<QuicSendHalf>();
-  /** Data streams (rank > 0) whose bytes quiche may still hold, for urgency assignment. */
-  private readonly ranked = new Set<QuicSendHalf>();
-  private reorder = false;
-  private nextBidi: number;
-  private nextUni: number;
-  private waiters: Array<{ uni: boolean; resolve: (id: number) => void; reject: (e: Error) => void }> = [];
-  /** Ids handed out but not yet seen by quiche (it counts a stream once data is sent on it). */
-  private reservedBidi = 0;
-  private reservedUni = 0;
+  private readonly urgencies: Urgencies;
+  private readonly streamIds: StreamIds;
   private scheduled = false;
   private readonly pendingStops = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -61,8 +56,8 @@ export class QuicConnection implements Session, StreamHost {
     private readonly sink: PacketSink,
     keepAliveMs: number,
   ) {
-    this.nextBidi = isServer ? 1 : 0;
-    this.nextUni = isServer ? 3 : 2;
+    this.streamIds = new StreamIds(conn, isServer);
+    this.urgencies = new Urgencies(conn);
     this.url = new URL(`moqt://${remoteAddr.host.includes(":") ? `[${remoteAddr.host}]` : remoteAddr.host}/`);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     if (keepAliveMs > 0) {
@@ -124,9 +119,7 @@ export class QuicConnection implements Session, StreamHost {
   }
 
   reranked(s: QuicSendHalf): void {
-    if (s.priority > 0) this.ranked.add(s);
-    else if (this.ranked.delete(s)) s.urgency = 0;
-    this.reorder = true;
+    this.urgencies.reranked(s);
     this.schedule();
   }
 
@@ -164,10 +157,10 @@ export class QuicConnection implements Session, StreamHost {
     }
     if (this.established) {
       this.readStreams();
-      if (this.reorder) this.assignUrgencies();
+      if (this.urgencies.due) this.urgencies.assign();
       this.writeStreams();
       for (let d = c.dgramRecvVec(); d !== null; d = c.dgramRecvVec()) this.onDatagram?.(d);
-      this.wakeOpeners();
+      this.streamIds.wake();
     }
     // Packets go into the endpoint's shared buffer at consecutive offsets, then out in batches:
     // no allocation per packet here, and one socket call per batch with the native helper.
@@ -278,7 +271,7 @@ export class QuicConnection implements Session, StreamHost {
         if (n === null || n === 0) break; // no flow-control credit: quiche lists it writable later
         s.consumed(n);
         s.known = true;
-        if (s.applied !== s.urgency) this.applyUrgency(s);
+        if (s.applied !== s.urgency) this.urgencies.apply(s);
         const stop = this.pendingStops.get(s.id);
         if (stop !== undefined) {
           this.pendingStops.delete(s.id);
@@ -304,98 +297,12 @@ export class QuicConnection implements Session, StreamHost {
         if (s.finSent || s.dead) this.sends.delete(s.id);
       }
     }
-    // Every stream handed out has now been written to, so quiche's own counts include it.
-    this.reservedBidi = 0;
-    this.reservedUni = 0;
-  }
-
-  /**
-   * quiche has 256 urgency levels and our ranks span ~2^52, so urgencies are handed out by dense
-   * rank among this connection's live data streams: the lowest rank gets 1, the next distinct
-   * rank 2, and so on (the least important share 255); control streams keep 0. Streams of equal
-   * rank (e.g. two tracks of equal priority) share a level and are sent round-robin (incremental).
-   * A stream leaves the set once it was reset or quiche has collected it (all data acknowledged).
-   */
-  private assignUrgencies(): void {
-    this.reorder = false;
-    const live: QuicSendHalf[] = [];
-    for (const s of this.ranked) {
-      if (s.dead || (s.finSent && !this.holds(s))) {
-        this.ranked.delete(s);
-        continue;
-      }
-      live.push(s);
-    }
-    live.sort((a, b) => a.priority - b.priority);
-    let level = 0;
-    let prev = -1;
-    for (const s of live) {
-      if (s.priority !== prev) {
-        level = Math.min(255, level + 1);
-        prev = s.priority;
-      }
-      s.urgency = level;
-      if (s.known && s.applied !== level) this.applyUrgency(s);
-    }
-  }
-
-  private applyUrgency(s: QuicSendHalf): void {
-    s.applied = s.urgency;
-    try {
-      this.conn.streamPriority(s.id, s.urgency, s.urgency !== 0);
-    } catch {
-      // A finished or reset stream has nothing left to schedule.
-    }
-  }
-
-  /** Whether quiche still tracks this stream (it forgets one once everything was acknowledged). */
-  private holds(s: QuicSendHalf): boolean {
-    try {
-      this.conn.streamCapacity(s.id);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  private wakeOpeners(): void {
-    if (this.waiters.length === 0) return;
-    let bidi = this.conn.peerStreamsLeftBidi() - this.reservedBidi;
-    let uni = this.conn.peerStreamsLeftUni() - this.reservedUni;
-    const still: typeof this.waiters = [];
-    for (const w of this.waiters) {
-      if (w.uni && uni > 0) {
-        uni--;
-        w.resolve(this.allocate(true));
-      } else if (!w.uni && bidi > 0) {
-        bidi--;
-        w.resolve(this.allocate(false));
-      } else still.push(w);
-    }
-    this.waiters = still;
-  }
-
-  private allocate(uni: boolean): number {
-    const id = uni ? this.nextUni : this.nextBidi;
-    if (uni) {
-      this.nextUni += 4;
-      this.reservedUni++;
-    } else {
-      this.nextBidi += 4;
-      this.reservedBidi++;
-    }
-    return id;
+    this.streamIds.written();
   }
 
   private openId(uni: boolean): Promise<number> {
     if (this.finished) return Promise.reject(new Error("connection closed"));
-    const left = uni ? this.conn.peerStreamsLeftUni() - this.reservedUni : this.conn.peerStreamsLeftBidi() - this.reservedBidi;
-    const queued = this.waiters.some((w) => w.uni === uni);
-    if (this.established && left > 0 && !queued) return Promise.resolve(this.allocate(uni));
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ uni, resolve, reject });
-      this.schedule();
-    });
+    return this.streamIds.open(uni, this.established, () => this.schedule());
   }
 
   async openBidi(): Promise<BidiStream> {
@@ -452,8 +359,7 @@ export class QuicConnection implements Session, StreamHost {
         : local !== null && local.errorCode !== 0
           ? { code: local.errorCode, reason: Buffer.from(local.reason).toString("utf8") || `${local.isApp ? "application" : "transport"} error 0x${local.errorCode.toString(16)}`, remote: false }
           : { code: this.conn.isTimedOut() ? 3 : 0, reason: this.conn.isTimedOut() ? "idle timeout" : "closed", remote: true });
-    for (const w of this.waiters) w.reject(new Error("connection closed"));
-    this.waiters = [];
+    this.streamIds.fail(new Error("connection closed"));
     for (const r of this.recvs.values()) r.resetBy(info.code);
     for (const s of this.sends.values()) s.stopped(info.code);
     this.recvs.clear();

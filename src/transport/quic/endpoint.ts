@@ -2,50 +2,21 @@
 // client connect on the native quiche binding. Packets are fed to their connection as they arrive;
 // each connection flushes once per event-loop turn.
 //
-// Admission happens before a server connection exists: Initials in datagrams under 1200 bytes are
-// dropped, unknown versions get Version Negotiation, handshakes are capped in total and per
-// address (with a deadline), and under load (or always) a stateless Retry makes the client prove
-// its address first. Packets for connections we do not know get a stateless reset. Every
-// stateless answer is rate-limited, so the endpoint cannot be used to amplify a flood.
+// Admission happens before a server connection exists (admission.ts): size, version, handshake
+// caps, Retry, and stateless answers.
 import { createHash, randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { QuicConfig } from "../../config/types.js";
 import { hostKey } from "../../util/address.js";
 import type { Logger } from "../../util/log.js";
-import { AddressLimiter, RefusalLog, type Release } from "../limiter.js";
+import { CID_LEN, DEFAULT_ADMISSION, QuicGate, type Admitted, type LongHeader, type QuicAdmission } from "./admission.js";
 import { QuicConnection, type PacketSink } from "./connection.js";
 import { loadBatchAddon, UdpSender } from "./udp-batch.js";
 import { loadNative, type HostPort, type Native, type NativeConfig, type NativeConnection } from "./native.js";
-import { Budget, checkRetryToken, mintRetryToken, resetTokenBig, statelessReset } from "./stateless.js";
+import { resetTokenBig } from "./stateless.js";
 
-/** Who may start a handshake, and for how long. */
-export interface QuicAdmission {
-  /** Stateless Retry before a handshake: "auto" once half of maxHandshakes are in progress. */
-  retry: "auto" | "never" | "always";
-  /** Connections in their handshake at once, and from one address (0 = unlimited). */
-  maxHandshakes: number;
-  maxHandshakesPerAddress: number;
-  /** A connection still in its handshake (see holdUntilSettled) after this long is closed (ms). */
-  handshakeTimeout: number;
-  /**
-   * Count an established connection as a handshake until the application calls settle() (e.g.
-   * an HTTP/3 connection until its first session), so those too are capped and timed.
-   */
-  holdUntilSettled?: boolean;
-}
-
-const DEFAULT_ADMISSION: QuicAdmission = { retry: "never", maxHandshakes: 1024, maxHandshakesPerAddress: 64, handshakeTimeout: 10_000 };
-/** RFC 9000 §14.1: a client's Initial comes in a datagram of at least 1200 bytes. */
-const MIN_INITIAL_DATAGRAM = 1200;
-/**
- * Our connection ids (client and server alike, so short headers parse the same in both roles).
- * 16 random bytes, not quiche's maximum of 20: quiche encodes its transport parameters into 128
- * bytes, and after a Retry three ids plus the reset token must fit there.
- */
-const CID_LEN = 16;
-/** Stateless answers (Retry, Version Negotiation, reset) per second. */
-const STATELESS_RATE = 2000;
+export type { QuicAdmission } from "./admission.js";
 
 export interface QuicEndpointOptions {
   host: string;
@@ -88,23 +59,14 @@ export class QuicEndpoint implements PacketSink {
   private local!: HostPort;
   /** The UDP send path every connection of this endpoint flushes into (set once bound). */
   udp!: UdpSender;
-  private readonly admission: QuicAdmission;
-  private readonly handshakes: AddressLimiter;
-  /** Server connections still counted as handshakes: their slot and deadline. */
-  private readonly pending = new Map<QuicConnection, { release: Release; timer: NodeJS.Timeout }>();
-  private readonly budget = new Budget(STATELESS_RATE);
-  private readonly refusals: RefusalLog;
-  /** Counters for tests and metrics. */
-  readonly stats = { retries: 0, versionNegotiations: 0, resets: 0, refused: 0, tooSmall: 0, invalidTokens: 0 };
+  private readonly gate: QuicGate;
 
   private constructor(
     private readonly native: Native,
     private readonly socket: Socket,
     private readonly opts: QuicEndpointOptions,
   ) {
-    this.admission = opts.admission ?? DEFAULT_ADMISSION;
-    this.handshakes = new AddressLimiter(this.admission.maxHandshakes, this.admission.maxHandshakesPerAddress);
-    this.refusals = new RefusalLog((n) => opts.log.warn({ refused: n, handshakes: this.handshakes.size, transport: "quic" }, "QUIC handshakes refused: handshake limit reached"));
+    this.gate = new QuicGate(native, opts.admission ?? DEFAULT_ADMISSION, (p, to) => socket.send(p, to.port, to.host), opts.log);
   }
 
   static async bind(opts: QuicEndpointOptions): Promise<QuicEndpoint> {
@@ -149,16 +111,17 @@ export class QuicEndpoint implements PacketSink {
 
   /** Server connections counted as handshakes right now. */
   get handshakeCount(): number {
-    return this.handshakes.size;
+    return this.gate.size;
+  }
+
+  /** Counters for tests and metrics: stateless answers and refusals. */
+  get stats(): QuicGate["stats"] {
+    return this.gate.stats;
   }
 
   /** The application has what it needs from `c` (see QuicAdmission.holdUntilSettled). */
   settle(c: QuicConnection): void {
-    const p = this.pending.get(c);
-    if (p === undefined) return;
-    this.pending.delete(c);
-    clearTimeout(p.timer);
-    p.release();
+    this.gate.settle(c);
   }
 
   private tuneBuffers(): void {
@@ -216,55 +179,16 @@ export class QuicEndpoint implements PacketSink {
         for (const c of dialed) c.input(data, from, this.local);
         return;
       }
-      if (this.serverConfig !== undefined) this.reset(data.byteLength, header.dcid, from);
+      if (this.serverConfig !== undefined) this.gate.reset(data.byteLength, header.dcid, from);
       return;
     }
     if (this.serverConfig === undefined) return;
-    if (header.ty === this.native.Type.VersionNegotiation) return;
-    // Too small to start a connection: answering would amplify whatever sent it.
-    if (data.byteLength < MIN_INITIAL_DATAGRAM) {
-      this.stats.tooSmall++;
-      return;
-    }
-    if (!this.native.versionIsSupported(header.version)) {
-      if (!this.budget.take()) return;
-      const out = Buffer.allocUnsafe(1350);
-      const n = this.native.negotiateVersion(header.scid, header.dcid, out);
-      this.stats.versionNegotiations++;
-      this.socket.send(out.subarray(0, n), from.port, from.host);
-      return;
-    }
-    if (header.ty !== this.native.Type.Initial) return;
-    this.accept(data, from, header);
+    const admitted = this.gate.admit(data, from, header);
+    if (admitted !== undefined) this.accept(data, from, header, admitted);
   }
 
-  /** A new Initial: Retry or accept, within the handshake caps. */
-  private accept(data: Buffer, from: HostPort, header: { version: number; dcid: Uint8Array; scid: Uint8Array; token?: Uint8Array | null }): void {
-    const address = hostKey(from.host);
-    const a = this.admission;
-    let odcid: Uint8Array | null = null;
-    let scid: Uint8Array;
-    const token = header.token ?? null;
-    if (token !== null && token.byteLength > 0) {
-      // A token can only be ours from a Retry: it must vouch for this address, recently.
-      odcid = checkRetryToken(token, address, Math.min(a.handshakeTimeout, 30_000)) ?? null;
-      if (odcid === null) {
-        this.stats.invalidTokens++;
-        return;
-      }
-      // The client now addresses us by the id our Retry chose; keep it.
-      scid = header.dcid;
-    } else {
-      const retry = a.retry === "always" || (a.retry === "auto" && a.maxHandshakes > 0 && this.handshakes.size >= a.maxHandshakes / 2);
-      if (retry) return this.retry(from, address, header);
-      scid = randomBytes(CID_LEN);
-    }
-    const release = this.handshakes.take(address);
-    if (release === null) {
-      this.stats.refused++;
-      this.refusals.note();
-      return;
-    }
+  /** An admitted Initial: a server connection, counted as a handshake until established. */
+  private accept(data: Buffer, from: HostPort, header: LongHeader, { scid, odcid, release }: Admitted): void {
     const native = this.acceptNative(scid, odcid, from);
     try {
       if (native === undefined) throw new Error("refused by quiche");
@@ -279,15 +203,9 @@ export class QuicEndpoint implements PacketSink {
     // Without a Retry the client keeps using its chosen id until it sees ours.
     c.ids.add(hex(header.dcid));
     for (const id of c.ids) this.routes.set(id, c);
-    const timer = setTimeout(() => {
-      this.opts.log.debug({ remote: c.remote, transport: "quic" }, "handshake deadline passed; closing");
-      c.close(0x1, "handshake timeout");
-      this.settle(c);
-    }, a.handshakeTimeout);
-    timer.unref();
-    this.pending.set(c, { release, timer });
+    this.gate.hold(c, release);
     c.onEstablished = () => {
-      if (!a.holdUntilSettled) this.settle(c);
+      if (this.gate.admission.holdUntilSettled !== true) this.settle(c);
       this.onConnection?.(c);
     };
     c.schedule();
@@ -310,28 +228,6 @@ export class QuicEndpoint implements PacketSink {
     } catch {
       return undefined;
     }
-  }
-
-  private retry(from: HostPort, address: string, header: { version: number; dcid: Uint8Array; scid: Uint8Array }): void {
-    if (!this.budget.take()) return;
-    const newScid = randomBytes(CID_LEN);
-    const out = Buffer.allocUnsafe(1350);
-    let n: number;
-    try {
-      n = this.native.retry(header.scid, header.dcid, newScid, mintRetryToken(address, header.dcid), header.version, out);
-    } catch {
-      return;
-    }
-    this.stats.retries++;
-    this.socket.send(out.subarray(0, n), from.port, from.host);
-  }
-
-  /** A short-header packet for a connection we do not know (RFC 9000 §10.3). */
-  private reset(length: number, dcid: Uint8Array, to: HostPort): void {
-    const packet = statelessReset(length, dcid);
-    if (packet === undefined || !this.budget.take()) return;
-    this.stats.resets++;
-    this.socket.send(packet, to.port, to.host);
   }
 
   /** Dial a QUIC server; resolves once the handshake (and any pinning check) succeeds. */
