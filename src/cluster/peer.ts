@@ -5,7 +5,7 @@
 import type { PeerSpec } from "../config/cluster.js";
 import type { Config } from "../config/types.js";
 import type { Origin } from "../relay/origin.js";
-import { LiteSession } from "../session/lite/session.js";
+import { LiteSession, PEER_PARAM } from "../session/lite/session.js";
 import { MeteredSession } from "../server/metered.js";
 import type { Logger } from "../util/log.js";
 import type { Dialer } from "./dial.js";
@@ -87,7 +87,10 @@ export class Peer {
       let liveFor = 0;
       let reason: string | undefined;
       try {
-        const transport = new MeteredSession(await env.dialer.dial(new URL(this.spec.url), jwt, this.spec.fingerprint, DIAL_TIMEOUT));
+        // Marked as a peer's dial: the other relay refuses it unless our token is a cluster token.
+        const target = new URL(this.spec.url);
+        target.searchParams.set(PEER_PARAM, "1");
+        const transport = new MeteredSession(await env.dialer.dial(target, jwt, this.spec.fingerprint, DIAL_TIMEOUT));
         if (this.stopped) {
           transport.close(0, "relay shutting down");
           break;
@@ -95,7 +98,7 @@ export class Peer {
         const link = new Link(env.owner, "outbound", this.spec.cost, this.url);
         link.bytes = transport.bytes;
         this.link = link;
-        const path = `${transport.url.pathname}${jwt !== undefined ? `?jwt=${encodeURIComponent(jwt)}` : ""}`;
+        const path = `${transport.url.pathname}?${PEER_PARAM}=1${jwt !== undefined ? `&jwt=${encodeURIComponent(jwt)}` : ""}`;
         const session = new LiteSession(transport, {
           origin: env.origin,
           grant: { root: "", publish: [""], subscribe: [""], cluster: true },

@@ -47,3 +47,41 @@ export class PeerLog {
     return true;
   }
 }
+
+/**
+ * A token bucket shared by every session (PeerLog's is per session): for lines a whole class of
+ * peers can trigger, e.g. a misconfigured relay redialing every few seconds from new sessions.
+ */
+export class SharedRate {
+  private tokens: number;
+  private last: number;
+  private suppressed = 0;
+
+  constructor(
+    private readonly burst = 5,
+    /** Lines per second once the burst is spent. */
+    private readonly rate = 0.2,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Write `msg` through `log` unless the budget is spent; true if it was written. */
+  write(log: Logger, level: PeerLevel, fields: Record<string, unknown>, msg: string): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.last = t;
+    if (this.tokens < 1) {
+      this.suppressed++;
+      return false;
+    }
+    this.tokens--;
+    if (this.suppressed > 0) {
+      fields = { ...fields, suppressed: this.suppressed };
+      this.suppressed = 0;
+    }
+    log[level](fields, msg);
+    return true;
+  }
+}

@@ -185,6 +185,9 @@ export class Ingest {
       if (this.byPath.has(rel)) this.deactivate(rel);
       return;
     }
+    // An ordinary publisher's chain names only itself; a longer one relays other relays'
+    // broadcasts, which only a cluster peer may do (its hop chains feed loop prevention).
+    if (chain.length > 1 && s.grant.cluster !== true && s.link === undefined) return s.refusePeer("not-a-cluster-token", "relayed announcement (hop chain)");
     const abs = join(s.grant.root, rel);
     let refusal: string | undefined;
     if (rel === "" || !isValid(abs)) refusal = "invalid-path";

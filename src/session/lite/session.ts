@@ -7,7 +7,7 @@ import type { Origin } from "../../relay/origin.js";
 import type { BidiStream, CloseInfo, Session } from "../../transport/session.js";
 import type { Logger } from "../../util/log.js";
 import { clip, hasDotSegment } from "../../util/path.js";
-import { PeerLog } from "../../util/ratelog.js";
+import { PeerLog, SharedRate } from "../../util/ratelog.js";
 import { Code, errorCode, MoqError } from "../error.js";
 import { Framer } from "./framer.js";
 import { Goaway } from "./goaway.js";
@@ -30,7 +30,21 @@ export interface LiteGrant {
   expiresAt?: number;
   /** A peer relay: may publish reserved namespaces. */
   cluster?: boolean;
+  /** No token: the grant comes from the public prefixes. */
+  anonymous?: boolean;
 }
+
+/**
+ * Query parameter a relay adds when it dials a cluster peer. A session that says it is a peer this
+ * way must carry the cluster claim, or it is refused (an ordinary client never sends it).
+ */
+export const PEER_PARAM = "cluster";
+
+/**
+ * Refused peers log through a budget per kind of refusal (a handful of fixed kinds), shared by
+ * all sessions: a misconfigured relay redials forever, and one kind must not silence another.
+ */
+const peerRefusals = new Map<string, SharedRate>();
 
 export interface LiteContext {
   grant: LiteGrant;
@@ -196,6 +210,7 @@ export class LiteSession {
     const v = this.version;
     this.log.debug({ version: versionName(v) }, "moq-lite session started");
     if (!hasSetupStream(v)) {
+      if (this.refusedAsPeer()) return;
       this.setReady();
       this.startIngest();
       return;
@@ -266,6 +281,7 @@ export class LiteSession {
       this.close(Code.Unauthorized, "the declared role is not permitted");
       return;
     }
+    if (this.refusedAsPeer()) return;
     // A cluster link learns the peer's identity now (it may be refused as a duplicate).
     this.clusterLink = this.ctx.link ?? this.ctx.linkFor?.(g);
     this.clusterLink?.peer(this.peerOrigin);
@@ -319,6 +335,27 @@ export class LiteSession {
       (err) => this.fail(err),
     );
     this.started();
+  }
+
+  /** Dialing in as a cluster peer takes the cluster claim; anything less is refused. */
+  private refusedAsPeer(): boolean {
+    const g = this.grant;
+    if (this.ctx.dial !== undefined || g.cluster === true || !this.transport.url.searchParams.has(PEER_PARAM)) return false;
+    this.refusePeer(g.anonymous === true ? "missing-token" : "not-a-cluster-token", "dialed as a cluster peer");
+    return true;
+  }
+
+  /**
+   * The session acts as a cluster peer (dials as one, relays others' announcements) without the
+   * cluster claim in its token: close it with Unauthorized and say why (rate-limited).
+   */
+  refusePeer(reason: "missing-token" | "not-a-cluster-token", how: "dialed as a cluster peer" | "relayed announcement (hop chain)"): void {
+    if (this.closeInfo !== undefined) return;
+    const kind = `${reason} ${how}`;
+    let rate = peerRefusals.get(kind);
+    if (rate === undefined) peerRefusals.set(kind, (rate = new SharedRate()));
+    rate.write(this.log, "warn", { reason, how, remote: this.transport.remote, origin: this.peerOrigin.toString(), code: Code.Unauthorized }, "cluster peer refused");
+    this.close(Code.Unauthorized, `not a cluster peer (${reason}): the token must carry the cluster claim`);
   }
 
   // --- teardown ------------------------------------------------------------------------------
