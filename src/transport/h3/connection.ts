@@ -1,8 +1,9 @@
-// The server side of HTTP/3 as far as WebTransport needs it: control and QPACK streams, SETTINGS,
-// extended CONNECT (`:protocol webtransport`) on request streams, and routing of WebTransport
-// streams and datagrams to their sessions. Anything else gets a real HTTP status or H3 error.
-// Every stream is parsed incrementally (parser.ts) with a cap on what may be buffered: request
-// heads by max_header_size, capsules by max_capsule_size, control frames by 16 KiB.
+// One HTTP/3 connection as far as WebTransport needs it, in either role: control and QPACK
+// streams, SETTINGS, and routing of WebTransport streams and datagrams to their sessions. The
+// server's request streams (extended CONNECT, `:protocol webtransport`) are request.ts; the
+// client's CONNECT is client.ts. Anything else gets a real HTTP status or H3 error. Every stream is
+// parsed incrementally (parser.ts) with a cap on what may be buffered: request heads by
+// max_header_size, capsules by max_capsule_size, control frames by 16 KiB.
 import type { BidiStream, RecvStream, SendStream } from "../session.js";
 import type { QuicConnection } from "../quic/connection.js";
 import { ByteQueue } from "../../util/byte-queue.js";
