@@ -84,7 +84,9 @@ for (const pair of PAIRS) {
       const b = l.base;
       // The relay starts a new subscription at the latest group (b + 3) from its first object.
       const sub = await l.om.conn.subscribe(ns(name), enc("video"), { subscriptionFilter: { type: "LargestObject" } });
-      await l.om.message("SUBSCRIBE_OK", Number(sub));
+      // Draft-14 joins established subscriptions only; 16+ may join one still pending (the relay
+      // answers once its SUBSCRIBE_OK is out).
+      if (pair.endsWith("moq-00")) await l.om.message("SUBSCRIBE_OK", Number(sub));
       const rel = Number(await l.om.conn.joiningFetch({ joiningFetchType: "relative", joiningRequestId: sub, joiningStart: 2n }));
       await l.om.message("FETCH_OK", rel);
       await l.om.until("the relative fetch's end", () => l.om.fetchDone.has(rel));

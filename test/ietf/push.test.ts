@@ -6,7 +6,7 @@ import "../util/polyfill.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startTestRelay } from "../util/relay.js";
-import { connect, subscribe, waitAnnounced, type Conn, type Reader } from "../util/moq.js";
+import { connect, subscribe, waitAnnounced, within, type Conn, type Reader } from "../util/moq.js";
 import { ns, enc, openMoq, type OpenMoq } from "./openmoq-node.js";
 
 const relay = await startTestRelay();
@@ -156,6 +156,29 @@ test("qmux-01.moqt-18: a group sent on the relay's first SUBSCRIBE (its track-pr
     assert.deepEqual(pub.errors, []);
   } finally {
     conn.close();
+    await pub.close();
+  }
+});
+
+test("qmux-01.moqt-18: a joining FETCH naming a SUBSCRIBE still waiting for its publisher is answered once that SUBSCRIBE is", async () => {
+  const name = "join-pending";
+  const pub = await openMoq(relay, "qmux-01.moqt-18");
+  // Hold the answer until the viewer's joining FETCH is in.
+  const upstream = new Promise<bigint>((resolve) => ((pub.conn as unknown as { onSubscribe: (id: bigint) => void }).onSubscribe = resolve));
+  const announced = Number(await pub.conn.publishNamespace(ns(name)));
+  await pub.message("REQUEST_OK", announced);
+  const om = await openMoq(relay, "qmux-01.moqt-18");
+  try {
+    const sub = await om.conn.subscribe(ns(name), enc("video"));
+    const fetch = Number(await om.conn.joiningFetch({ joiningFetchType: "relative", joiningRequestId: sub, joiningStart: 1n }));
+    const id = await within(upstream, 8000, "the relay's SUBSCRIBE upstream");
+    await pub.conn.acceptSubscribe(id, id);
+    // The track has no objects yet: INVALID_RANGE, not INVALID_JOINING_REQUEST_ID.
+    const err = await om.message("REQUEST_ERROR", fetch);
+    assert.equal(err.errorCode, 0x5);
+    await om.message("SUBSCRIBE_OK", Number(sub));
+  } finally {
+    await om.close();
     await pub.close();
   }
 });

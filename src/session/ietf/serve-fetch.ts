@@ -42,7 +42,7 @@ export class IetfFetches {
   constructor(
     private readonly s: IetfSession,
     private readonly resolve: Resolve,
-    private readonly joinable: (requestId: number) => Joinable | undefined,
+    private readonly joinable: (requestId: number) => Joinable | Promise<Joinable | undefined> | undefined,
   ) {}
 
   close(): void {
@@ -55,20 +55,37 @@ export class IetfFetches {
       s.log.warn({ limit: s.limits.max_fetches_per_session }, "fetch refused: too many on this session");
       return s.reject(stream, req.requestId, RequestCode.InternalError, "too many fetches", 1000);
     }
-    let track: Track | undefined;
-    let spans: Span[] | undefined;
     if (req.joining) {
       const j = this.joinable(req.joiningRequestId ?? -1);
-      if (j === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidJoiningRequest, "no such subscription");
-      if (j.join === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the track has no objects yet");
-      track = j.track;
-      spans = joiningSpans(s.draft, req, track, j.join);
-    } else {
-      track = this.resolve(stream, req.requestId, req.namespace ?? "", req.track ?? "");
-      if (track === undefined) return;
-      spans = standaloneSpans(s.draft, req, track);
-      if (spans === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the range ends before it starts");
+      if (!(j instanceof Promise)) return this.join(stream, req, framer, j);
+      // The subscription is pending: answer once it is (its own deadlines bound the wait).
+      let gone = false;
+      stream.recv.onReset = () => void (gone = true);
+      j.then(
+        (joinable) => {
+          if (!gone && !s.isClosed) this.join(stream, req, framer, joinable);
+        },
+        () => undefined,
+      );
+      return;
     }
+    const track = this.resolve(stream, req.requestId, req.namespace ?? "", req.track ?? "");
+    if (track === undefined) return;
+    const spans = standaloneSpans(s.draft, req, track);
+    if (spans === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the range ends before it starts");
+    this.serve(stream, req, framer, track, spans);
+  }
+
+  private join(stream: BidiStream, req: Fetch, framer: ControlFramer, j: Joinable | undefined): void {
+    const s = this.s;
+    if (j === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidJoiningRequest, "no such subscription");
+    if (j.join === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the track has no objects yet");
+    this.serve(stream, req, framer, j.track, joiningSpans(s.draft, req, j.track, j.join));
+  }
+
+  /** FETCH_OK, then the spans on a fetch stream. */
+  private serve(stream: BidiStream, req: Fetch, framer: ControlFramer, track: Track, spans: Span[]): void {
+    const s = this.s;
     s.origin.stats.fetches++;
     const descending = req.groupOrder === GroupOrder.Descending;
     if (descending) spans.reverse();

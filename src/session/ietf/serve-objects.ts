@@ -93,7 +93,10 @@ export class IetfDownstream implements ViewerSink {
     const g = cursor.group;
     const send = (): void => {
       cursor.onChange = null;
-      if (!cursor.isActive || this.finished) return void cursor.close();
+      if (!cursor.isActive || this.finished) {
+        cursor.close();
+        return this.maybeFinish();
+      }
       if (g.error === undefined && g.payloads.length === 1) {
         const d = new ObjectDatagram(this.alias, g.sequence, 0, this.track.info?.priority ?? 0, this.stamped ? g.timestamps[0] : undefined, g.payloads[0], true);
         const bytes = d.encode(s.draft);

@@ -24,8 +24,8 @@ import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
 export class IetfServe {
   private readonly watches = new Set<Watch>();
   private readonly subs = new Map<number, IetfDownstream>();
-  /** Subscriptions a joining FETCH may name, by Request ID. */
-  private readonly joins = new Map<number, Joinable>();
+  /** Subscriptions a joining FETCH may name, by Request ID (a promise while SUBSCRIBE_OK is pending). */
+  private readonly joins = new Map<number, Joinable | Promise<Joinable | undefined>>();
   readonly fetches: IetfFetches;
 
   constructor(private readonly s: IetfSession) {
@@ -178,12 +178,16 @@ export class IetfServe {
     const track = this.resolve(stream, msg.requestId, msg.namespace, msg.track);
     if (track === undefined) return;
     s.requests++;
+    // A joining FETCH may name this subscription before it is answered: it waits for the answer.
+    let joined: (j: Joinable | undefined) => void = () => undefined;
+    this.joins.set(msg.requestId, new Promise<Joinable | undefined>((resolve) => (joined = resolve)));
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       s.requests--;
       this.joins.delete(msg.requestId);
+      joined(undefined);
     };
     let down: IetfDownstream | undefined;
     let cancelled = false;
@@ -223,7 +227,9 @@ export class IetfServe {
           control(s.draft, SubscribeType.SubscribeOk, (w) => new SubscribeOk(msg.requestId, msg.requestId, { timescale: info.timescale, groupOrder: GroupOrder.Descending }, largest).encode(w)),
         );
         // A joining FETCH ends where this subscription starts: the latest group, or the filter's start.
-        this.joins.set(msg.requestId, { track, join: prefs.start ?? latest?.sequence });
+        const joinable = { track, join: prefs.start ?? latest?.sequence };
+        this.joins.set(msg.requestId, joinable);
+        joined(joinable);
         const d = new IetfDownstream(s, stream, msg.requestId, track, prefs, msg.includeProperties, (x) => {
           if (this.subs.get(msg.requestId) === x) this.subs.delete(msg.requestId);
           release();
