@@ -20,11 +20,8 @@ async function peersOf(n: Node): Promise<PeerDoc[]> {
   return (await n.nodes()).peers as PeerDoc[];
 }
 
-test("a peer with UDP off is linked over wss, the fallback logged once, with an RTT from WebSocket ping/pong", async () => {
-  const s = await setup();
-  const [a, b] = await declare(s, ["fa", "fb"]);
-  // b serves TCP only and dials nobody: a's WebTransport attempt gets no answer on UDP.
-  configure([a, b], (n) => (n === b ? { nodes: [b.url], server: "udp = false" } : { nodes: [b.url] }));
+/** Start b, then a (which dials b), and wait for a's link to b. */
+async function startLinked(a: Node, b: Node): Promise<PeerDoc> {
   started.push(a, b);
   await b.start();
   await a.start();
@@ -35,9 +32,18 @@ test("a peer with UDP off is linked over wss, the fallback logged once, with an 
       return peer !== undefined;
     },
     30_000,
-    "a linked to b",
+    `${a.name} linked to ${b.name}`,
   );
-  assert.equal(peer!.transport, "websocket", `linked over the fallback: ${JSON.stringify(peer)}`);
+  return peer!;
+}
+
+test("a peer with UDP off is linked over wss, the fallback logged once, with an RTT from WebSocket ping/pong", async () => {
+  const s = await setup();
+  const [a, b] = await declare(s, ["fa", "fb"]);
+  // b serves TCP only and dials nobody: a's WebTransport attempt gets no answer on UDP.
+  configure([a, b], (n) => (n === b ? { nodes: [b.url], server: "udp = false" } : { nodes: [b.url] }));
+  const peer = await startLinked(a, b);
+  assert.equal(peer.transport, "websocket", `linked over the fallback: ${JSON.stringify(peer)}`);
   await until(async () => typeof (await peersOf(a)).find((p) => p.url !== null)?.rtt_ms === "number", 10_000, "an RTT on the wss link");
   const rtt = (await peersOf(a)).find((p) => p.url !== null)!.rtt_ms;
   assert.ok(typeof rtt === "number" && Number.isFinite(rtt) && rtt >= 0 && rtt < 5000, `rtt_ms ${rtt} is a finite non-negative number`);
@@ -90,19 +96,8 @@ test("insecure = true links a peer whose certificate does not verify, warning at
   writeFileSync(s.file("other-ca.pem"), other.caPem);
   const [a, b] = await declare(s, ["ia", "ib"]);
   configure([a, b], (n) => (n === a ? { nodes: [b.url], cluster: `tls_root = "${s.file("other-ca.pem")}"\ninsecure = true` } : { nodes: [b.url] }));
-  started.push(a, b);
-  await b.start();
-  await a.start();
-  let peer: PeerDoc | undefined;
-  await until(
-    async () => {
-      peer = (await peersOf(a)).find((p) => p.url !== null && p.state === "connected");
-      return peer !== undefined;
-    },
-    30_000,
-    "a linked to b without verification",
-  );
-  assert.equal(peer!.transport, "webtransport", `the unverified link is still WebTransport: ${JSON.stringify(peer)}`);
+  const peer = await startLinked(a, b);
+  assert.equal(peer.transport, "webtransport", `the unverified link is still WebTransport: ${JSON.stringify(peer)}`);
   const warned = a.logged(/without verifying its certificate/).length;
-  assert.ok(warned >= peer!.attempts + 1, `warned at each of the ${peer!.attempts + 1} dials (${warned} warnings)`);
+  assert.ok(warned >= peer.attempts + 1, `warned at each of the ${peer.attempts + 1} dials (${warned} warnings)`);
 });
