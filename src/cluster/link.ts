@@ -18,7 +18,7 @@ export class Link implements ClusterLink {
   origin = 0n;
   session: LiteSession | undefined;
   readonly since = Date.now();
-  /** Closed because another link to the same peer is kept: its routes go at once. */
+  /** Closed because another link to the same peer is kept. */
   duplicate = false;
   /** Payload bytes each way on the link's streams and datagrams. */
   bytes: { in: number; out: number } | undefined;
@@ -31,8 +31,13 @@ export class Link implements ClusterLink {
     readonly where: string,
   ) {}
 
+  /**
+   * How long routes learned on this link outlive it. A duplicate's too: the kept link's
+   * announcements may not have arrived yet, and until they do its routes are all there is; when
+   * they come, they outrank the lingering ones and the tracks move over under their viewers.
+   */
   linger(): number {
-    return this.duplicate ? 0 : this.owner.linger;
+    return this.owner.linger;
   }
 
   peer(origin: bigint): void {
