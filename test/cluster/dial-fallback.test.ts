@@ -37,7 +37,7 @@ async function startLinked(a: Node, b: Node): Promise<PeerDoc> {
   return peer!;
 }
 
-test("a peer with UDP off is linked over wss, the fallback logged once, with an RTT from WebSocket ping/pong", async () => {
+test("a peer with UDP off is linked over wss (fallback logged once, RTT from WebSocket ping/pong), and over WebTransport once its UDP is back", async () => {
   const s = await setup();
   const [a, b] = await declare(s, ["fa", "fb"]);
   // b serves TCP only and dials nobody: a's WebTransport attempt gets no answer on UDP.
@@ -67,6 +67,15 @@ test("a peer with UDP off is linked over wss, the fallback logged once, with an 
     g.frames.map((f) => Buffer.from(f).toString("hex")),
     frames.map((f) => Buffer.from(f).toString("hex")),
   );
+
+  // b comes back with UDP: a's redial links over WebTransport, and says so once.
+  for (const c of conns.splice(0)) c.close();
+  await b.kill();
+  configure([a, b], () => ({ nodes: [b.url] }));
+  await b.start();
+  await until(async () => (await peersOf(a)).some((p) => p.url !== null && p.state === "connected" && p.transport === "webtransport"), 30_000, "a relinked to b over WebTransport");
+  assert.equal(a.logged(/reachable over WebTransport again/).length, 1, "the return to WebTransport is logged once");
+  assert.equal(a.logged(/WebTransport dial to cluster peer failed/).length, 1, "and the fallback was not logged again");
 });
 
 test("a peer certificate from another CA fails the dial on QUIC and is not retried over wss", async () => {
