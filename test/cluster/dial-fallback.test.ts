@@ -2,7 +2,8 @@
 // and says so once; a peer whose certificate does not verify is never linked, over either path.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect, publish, subscribe, waitAnnounced, type Conn } from "../util/moq.js";
 import { configure, declare, pki, setup, until, type Node, type NodesDoc } from "./harness.js";
 
@@ -109,4 +110,22 @@ test("insecure = true links a peer whose certificate does not verify, warning at
   assert.equal(peer.transport, "webtransport", `the unverified link is still WebTransport: ${JSON.stringify(peer)}`);
   const warned = a.logged(/without verifying its certificate/).length;
   assert.ok(warned >= peer.attempts + 1, `warned at each of the ${peer.attempts + 1} dials (${warned} warnings)`);
+});
+
+test("a pinned fingerprint replaces chain verification on QUIC: the right pin links over WebTransport, a wrong one fails", async () => {
+  const s = await setup();
+  const other = await pki();
+  writeFileSync(s.file("other-ca.pem"), other.caPem);
+  const [a, b] = await declare(s, ["pa", "pb"]);
+  const pin = new X509Certificate(readFileSync(s.file("cert.pem"))).fingerprint256.replace(/:/g, "").toLowerCase();
+  const wrong = pin.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+  // a trusts a CA that did not sign b's certificate: only the pins decide.
+  const nodes = [`${b.url}/?fingerprint=sha256:${pin}`, `moql://127.0.0.1:${b.port}?fingerprint=sha256:${wrong}`];
+  configure([a, b], (n) => (n === a ? { nodes, cluster: `tls_root = "${s.file("other-ca.pem")}"` } : { nodes: [b.url] }));
+  const peer = await startLinked(a, b);
+  assert.equal(peer.transport, "webtransport", `the pinned https:// peer links over WebTransport: ${JSON.stringify(peer)}`);
+  await until(async () => ((await peersOf(a)).find((p) => p.url?.startsWith("moql:"))?.attempts ?? 0) >= 2, 20_000, "the wrongly pinned moql:// peer to fail twice");
+  const bad = (await peersOf(a)).find((p) => p.url?.startsWith("moql:"));
+  assert.notEqual(bad?.state, "connected");
+  assert.match(bad?.last_error ?? "", /peer certificate refused: .*pinned fingerprint/, `refused for its pin: ${bad?.last_error}`);
 });
