@@ -188,6 +188,17 @@ export class Origin {
     };
   }
 
+  /**
+   * Withdraw the routes to `path` whose source is `source`: a publisher ending its own
+   * announcement, whether or not it is the one serving the path now (Broadcast.close() withdraws
+   * whichever route serves it).
+   */
+  withdraw(path: string, source: BroadcastSource, code?: number): void {
+    const e = this.entries.get(normalize(path));
+    if (e === undefined) return;
+    for (const r of [...e.routes]) if (r.source === source) this.remove(r, code);
+  }
+
   /** Routes known for `path` (best first): cost, hops, via, lingering. */
   routes(path: string): Array<{ cost: number; hops: readonly bigint[]; via: bigint; lingering: boolean; serving: boolean }> {
     const e = this.entries.get(normalize(path));

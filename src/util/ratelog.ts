@@ -1,22 +1,26 @@
 // Log lines a remote peer can trigger (a GOAWAY, a refused request, malformed input) go through a
-// per-session token bucket, so one client cannot flood the log: a burst is written, then at most a
-// steady trickle; the next line written says how many were suppressed. Client-supplied strings
-// in those lines are clipped (util/path.ts clip) by the caller.
+// token bucket, so one client cannot flood the log: a burst is written, then at most a steady
+// trickle; the next line written says how many were suppressed. Client-supplied strings in those
+// lines are clipped (util/path.ts clip) by the caller. PeerLog is one session's bucket;
+// SharedRate is one bucket for lines a whole class of peers can trigger.
 import type { Logger } from "./log.js";
 
 export type PeerLevel = "debug" | "info" | "warn";
 
-export class PeerLog {
+/**
+ * A token bucket for log lines, not tied to a logger: shared by every session for lines any of
+ * them can trigger (e.g. a misconfigured relay redialing every few seconds from new sessions).
+ */
+export class SharedRate {
   private tokens: number;
   private last: number;
   private suppressed = 0;
 
   constructor(
-    private readonly log: Logger,
     /** Lines written back to back before limiting starts. */
-    private readonly burst = 20,
+    private readonly burst = 5,
     /** Lines per second once the burst is spent. */
-    private readonly rate = 1,
+    private readonly rate = 0.2,
     private readonly now: () => number = Date.now,
   ) {
     this.tokens = burst;
@@ -28,47 +32,9 @@ export class PeerLog {
     return this.suppressed;
   }
 
-  /** Write `msg` at `level` unless this peer's budget is spent; true if it was written. */
-  write(level: PeerLevel, fields: Record<string, unknown>, msg: string): boolean {
-    if (!this.log.isLevelEnabled(level)) return false;
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
-    this.last = t;
-    if (this.tokens < 1) {
-      this.suppressed++;
-      return false;
-    }
-    this.tokens--;
-    if (this.suppressed > 0) {
-      fields = { ...fields, suppressed: this.suppressed };
-      this.suppressed = 0;
-    }
-    this.log[level](fields, msg);
-    return true;
-  }
-}
-
-/**
- * A token bucket shared by every session (PeerLog's is per session): for lines a whole class of
- * peers can trigger, e.g. a misconfigured relay redialing every few seconds from new sessions.
- */
-export class SharedRate {
-  private tokens: number;
-  private last: number;
-  private suppressed = 0;
-
-  constructor(
-    private readonly burst = 5,
-    /** Lines per second once the burst is spent. */
-    private readonly rate = 0.2,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  /** Write `msg` through `log` unless the budget is spent; true if it was written. */
+  /** Write `msg` through `log` at `level` unless the budget is spent; true if it was written. */
   write(log: Logger, level: PeerLevel, fields: Record<string, unknown>, msg: string): boolean {
+    if (!log.isLevelEnabled(level)) return false;
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
     this.last = t;
@@ -83,5 +49,29 @@ export class SharedRate {
     }
     log[level](fields, msg);
     return true;
+  }
+}
+
+/** One session's budget of peer-triggered log lines. */
+export class PeerLog {
+  private readonly bucket: SharedRate;
+
+  constructor(
+    private readonly log: Logger,
+    burst = 20,
+    rate = 1,
+    now: () => number = Date.now,
+  ) {
+    this.bucket = new SharedRate(burst, rate, now);
+  }
+
+  /** Lines dropped since the last one written. */
+  get dropped(): number {
+    return this.bucket.dropped;
+  }
+
+  /** Write `msg` at `level` unless this peer's budget is spent; true if it was written. */
+  write(level: PeerLevel, fields: Record<string, unknown>, msg: string): boolean {
+    return this.bucket.write(this.log, level, fields, msg);
   }
 }

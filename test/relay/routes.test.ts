@@ -145,3 +145,16 @@ test("another publisher's group numbered like one viewers have is numbered on, n
   assert.deepEqual(viewer.received.get(6), [bytes(9)]);
   assert.deepEqual(viewer.closedWith, []);
 });
+
+test("a publisher withdrawing its own route leaves the one serving the path alone", () => {
+  const o = makeOrigin();
+  const older = new ManualSource();
+  const newer = new ManualSource();
+  o.announce("x", older);
+  const b = o.announce("x", newer);
+  o.withdraw("x", older);
+  assert.equal(o.lookup("x"), b);
+  assert.equal(b.source, newer, "the newer publisher still serves it");
+  o.withdraw("x", newer);
+  assert.equal(o.lookup("x"), undefined);
+});

@@ -23,6 +23,11 @@ import type { IetfSession } from "./session.js";
 
 export class IetfIngest {
   private readonly byPath = new Map<string, Broadcast>();
+  /**
+   * The source each PUBLISH_NAMESPACE announced, by path: the broadcast may be served by another
+   * route meanwhile (a newer publisher of the same path), so its own route is withdrawn by source.
+   */
+  private readonly sources = new Map<string, IetfSource>();
   /** Upstream subscriptions by the track alias the publisher gave them. */
   private readonly byAlias = new Map<number, AliasTarget>();
   private nextRequest = 1;
@@ -82,8 +87,10 @@ export class IetfIngest {
       const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
       return s.reject(stream, msg.requestId, code, refusal);
     }
-    const b = s.origin.announce(abs, new IetfSource(this, rel), []);
+    const src = new IetfSource(this, rel);
+    const b = s.origin.announce(abs, src, []);
     this.byPath.set(rel, b);
+    this.sources.set(rel, src);
     s.log.info({ path: abs }, "broadcast announced");
     // Draft-14's PUBLISH_NAMESPACE_OK is the Request ID alone; 15+ answer with REQUEST_OK.
     stream.send.write(
@@ -94,7 +101,8 @@ export class IetfIngest {
     const end = (): void => {
       if (this.byPath.get(rel) !== b) return;
       this.byPath.delete(rel);
-      b.close();
+      this.sources.delete(rel);
+      s.origin.withdraw(abs, src);
       s.log.info({ path: abs }, "broadcast ended");
     };
     guardRecv(
@@ -193,10 +201,11 @@ export class IetfIngest {
     if (this.closed) return;
     this.closed = true;
     this.pushes.close();
-    for (const b of this.byPath.values()) {
-      if (b.source instanceof IetfSource) b.source.dispose();
-      b.close();
+    for (const [rel, src] of this.sources) {
+      src.dispose();
+      this.s.origin.withdraw(join(this.s.grant.root, rel), src);
     }
+    this.sources.clear();
     this.byPath.clear();
     for (const up of this.byAlias.values()) up.dispose();
     this.byAlias.clear();
