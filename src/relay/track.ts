@@ -4,7 +4,8 @@
 // along with the cached groups. When the broadcast's route changes, the one upstream moves to the
 // new route underneath the viewers (reroute): they keep their subscriptions and read on.
 import type { GroupCache } from "./cache.js";
-import { Group, GroupCursor } from "./group.js";
+import { Fetches } from "./fetches.js";
+import { Group } from "./group.js";
 import type { RelayStats } from "./stats.js";
 import { Subscription, type SubscriptionHost } from "./subscription.js";
 import { sameBytes, UpstreamPort, type PortHost } from "./port.js";
@@ -44,7 +45,7 @@ export class Track implements SubscriptionHost, PortHost {
   /** Upstream said no group at or after this will come. */
   private endedAt: number | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private readonly fetches = new Map<number, { group: Group; handle?: { close(): void } }>();
+  private readonly fetches: Fetches;
   private closed = false;
 
   constructor(
@@ -53,7 +54,9 @@ export class Track implements SubscriptionHost, PortHost {
     private readonly env: TrackEnv,
     /** Called when the track holds nothing worth keeping (no viewers, no upstream, no info). */
     private readonly onIdle: (t: Track) => void,
-  ) {}
+  ) {
+    this.fetches = new Fetches(env, () => this.maybeIdle());
+  }
 
   get stats(): RelayStats {
     return this.env.stats;
@@ -209,37 +212,12 @@ export class Track implements SubscriptionHost, PortHost {
   fetch(sequence: number): Group | undefined {
     const cached = this.get(sequence);
     if (cached !== undefined || this.closed) return cached;
-    const inflight = this.fetches.get(sequence);
-    if (inflight !== undefined) return inflight.group;
-    if (this.source.fetch === undefined) {
-      this.maybeIdle();
-      return undefined;
-    }
-    const g = new Group(sequence, this.env.now());
-    g.cached = false;
-    g.onAppend = (n) => void (this.env.stats.bytesIn += n);
-    const entry: { group: Group; handle?: { close(): void } } = { group: g };
-    this.fetches.set(sequence, entry);
-    // A watcher keeps the group's frames while it arrives (an uncached group with no reader
-    // discards them) and forgets the fetch once it completes; later requests re-fetch.
-    const watcher = new GroupCursor(g);
-    watcher.onChange = () => {
-      if (!g.done) return;
-      watcher.close();
-      if (this.fetches.get(sequence) === entry) this.fetches.delete(sequence);
-      this.maybeIdle();
-    };
     // The cache numbers groups as viewers saw them; the current route numbers its own.
-    const upstreamSeq = sequence - (this.port?.offset ?? 0);
-    if (upstreamSeq < 0) {
-      this.fetches.delete(sequence);
-      watcher.close();
-      this.maybeIdle();
-      return undefined;
-    }
-    entry.handle = this.source.fetch(this.name, upstreamSeq, g);
+    const g = this.fetches.request(this.source, this.name, sequence, sequence - (this.port?.offset ?? 0));
+    if (g === undefined) this.maybeIdle();
     return g;
   }
+
 
   // --- the upstream side (through the current UpstreamPort) -----------------------------------
 
@@ -346,11 +324,7 @@ export class Track implements SubscriptionHost, PortHost {
     for (const s of [...this.viewers]) s.terminate(code);
     this.viewers.clear();
     this.reset(code);
-    for (const f of [...this.fetches.values()]) {
-      f.handle?.close();
-      f.group.abort(code ?? 0);
-    }
-    this.fetches.clear();
+    this.fetches.abortAll(code ?? 0);
   }
 
   /** Drop non-latest groups older than the publisher's window (capped by max_age). */
