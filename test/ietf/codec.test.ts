@@ -195,3 +195,27 @@ for (const v of ALL) {
     }
   });
 }
+
+test("ControlFramer: messages trickled a byte at a time decode whole, and views handed out stay valid as more arrives", () => {
+  const v = Draft.D18;
+  const msgs = [1, 2, 3].map((id) => control(v, RequestType.Goaway, (w) => new Goaway(`https://relay.example/${"x".repeat(id * 900)}`).encode(w)));
+  const wire = new Uint8Array(msgs.reduce((n, m) => n + m.length, 0));
+  let at = 0;
+  for (const m of msgs) {
+    wire.set(m, at);
+    at += m.length;
+  }
+  const f = new ControlFramer(v, 65535);
+  const got: Array<{ raw: Uint8Array; copy: Uint8Array }> = [];
+  for (let i = 0; i < wire.length; i++) {
+    f.push(wire.subarray(i, i + 1));
+    for (let m = f.next(); m !== undefined; m = f.next()) got.push({ raw: m.raw, copy: m.raw.slice() });
+  }
+  assert.equal(got.length, 3);
+  assert.equal(f.pending, 0);
+  // The framer appends in place into its own buffer: earlier views must not have been overwritten.
+  got.forEach((g, i) => {
+    assert.deepEqual(g.raw, msgs[i]);
+    assert.deepEqual(g.copy, msgs[i]);
+  });
+});

@@ -51,6 +51,8 @@ export class ControlFramer {
   private buf: Uint8Array = EMPTY;
   private head = 0;
   private tail = 0;
+  /** `buf` is ours (not a transport chunk), so bytes may be appended after `tail`. */
+  private owned = false;
 
   constructor(
     readonly draft: Draft,
@@ -69,14 +71,24 @@ export class ControlFramer {
       this.buf = chunk;
       this.head = 0;
       this.tail = chunk.length;
+      this.owned = false;
       return;
     }
-    const next = new Uint8Array(pending + chunk.length);
+    // Append in place while our own buffer has room: a message trickling in a byte at a time
+    // must not be copied whole on every chunk. Bytes below `tail` are never overwritten, so
+    // bodies and raw views handed out earlier stay valid.
+    if (this.owned && this.tail + chunk.length <= this.buf.length) {
+      this.buf.set(chunk, this.tail);
+      this.tail += chunk.length;
+      return;
+    }
+    const next = new Uint8Array(Math.max(256, 2 * (pending + chunk.length)));
     next.set(this.buf.subarray(this.head, this.tail));
     next.set(chunk, pending);
     this.buf = next;
     this.head = 0;
-    this.tail = next.length;
+    this.tail = pending + chunk.length;
+    this.owned = true;
   }
 
   /** The next whole message, or undefined until it has arrived. */
