@@ -10,6 +10,8 @@ export interface ChildRelay {
   readonly child: ChildProcess;
   /** Everything the relay wrote to stderr so far. */
   stderr(): string;
+  /** Bytes the relay wrote to stdout and stderr so far (all of them, not just what is kept). */
+  written(): number;
   /** Resolves with the exit code if the process ends (it should not, in most tests). */
   readonly exited: Promise<number | null>;
   /** True while the process runs. */
@@ -33,10 +35,15 @@ export function freePort(): Promise<number> {
 export async function startChildRelay(extra: string[] = []): Promise<ChildRelay> {
   const port = await freePort();
   const child = spawn(process.execPath, [`${ROOT}bin/moq-relay.js`, "--bind", `127.0.0.1:${port}`, "--set", "http.drain_timeout=200ms", "--log-format", "json", ...extra], {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
+  let written = 0;
+  child.stdout?.on("data", (d: Buffer) => {
+    written += d.length;
+  });
   child.stderr?.on("data", (d: Buffer) => {
+    written += d.length;
     err += d.toString();
     if (err.length > 1 << 20) err = err.slice(-(1 << 19));
   });
@@ -51,6 +58,7 @@ export async function startChildRelay(extra: string[] = []): Promise<ChildRelay>
     port,
     child,
     stderr: () => err,
+    written: () => written,
     exited,
     alive: () => running,
     async kill() {

@@ -57,22 +57,7 @@ export async function dialWebSocket(o: WebSocketDialOptions): Promise<WebSocketS
   if (pinned !== undefined) opts.checkServerIdentity = (_host: string, cert: PeerCertificate) => (leafSha256(cert) === pinned ? undefined : new Error(`peer certificate ${leafSha256(cert)} does not match the pinned fingerprint`));
   // ws types checkServerIdentity loosely; node:tls calls it with (host, PeerCertificate).
   const ws = new WebSocket(o.url, offered, opts as unknown as ClientOptions);
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: Error): void => {
-      ws.removeAllListeners("open");
-      ws.terminate();
-      reject(err);
-    };
-    ws.once("open", () => {
-      ws.removeAllListeners("unexpected-response");
-      ws.removeAllListeners("error");
-      resolve();
-    });
-    ws.once("unexpected-response", (_req, res) => fail(new DialError(`HTTP ${res.statusCode ?? "?"} ${res.statusMessage ?? ""}`.trim(), res.statusCode)));
-    ws.once("error", (err) => fail(new DialError(err.message)));
-  });
-  ws.on("error", () => undefined); // reported through the session's close
-  const qmux = new QmuxSession(ws as unknown as ConstructorParameters<typeof QmuxSession>[0], {
+  const qmuxOptions = {
     config: {
       maxStreamsBidi: BigInt(o.maxStreams),
       maxStreamsUni: BigInt(o.maxStreams),
@@ -82,6 +67,25 @@ export async function dialWebSocket(o: WebSocketDialOptions): Promise<WebSocketS
       maxStreamDataUni: BigInt(o.streamWindow),
       maxIdleTimeout: BigInt(o.pingInterval > 0 ? o.pingInterval * 6 : 0),
     },
+  };
+  const qmux = await new Promise<QmuxSession>((resolve, reject) => {
+    const fail = (err: Error): void => {
+      ws.removeAllListeners("open");
+      ws.terminate();
+      reject(err);
+    };
+    ws.once("open", () => {
+      ws.removeAllListeners("unexpected-response");
+      ws.removeAllListeners("error");
+      ws.on("error", () => undefined); // reported through the session's close
+      // qmux takes the socket's messages over here, in the 'open' event itself: the server's
+      // first record (its transport parameters) can arrive before an awaiting caller resumes,
+      // and a message with no listener is gone (the session then fails "QX_TRANSPORT_PARAMETERS
+      // must be the first frame").
+      resolve(new QmuxSession(ws as unknown as ConstructorParameters<typeof QmuxSession>[0], qmuxOptions));
+    });
+    ws.once("unexpected-response", (_req, res) => fail(new DialError(`HTTP ${res.statusCode ?? "?"} ${res.statusMessage ?? ""}`.trim(), res.statusCode)));
+    ws.once("error", (err) => fail(new DialError(err.message)));
   });
   const sock = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
   const remote = `${sock?.remoteAddress ?? o.url.hostname}:${sock?.remotePort ?? o.url.port}`;

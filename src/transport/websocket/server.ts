@@ -4,6 +4,7 @@
 // request before the upgrade completes, so a refusal is a real HTTP status (401, 403, 429…) rather
 // than a socket that opens and dies.
 import { withBearer } from "../../util/bearer.js";
+import { clip } from "../../util/path.js";
 import { detach } from "../../util/async.js";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -14,6 +15,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Session } from "../session.js";
 import { handshakeDone } from "../tcp.js";
 import type { Logger } from "../../util/log.js";
+import { SharedRate } from "../../util/ratelog.js";
 import { KeepAlive } from "./keepalive.js";
 import { WebSocketSession, type QmuxLike } from "./session.js";
 import { chooseSubprotocol } from "./subprotocol.js";
@@ -52,12 +54,16 @@ export interface WebSocketOptions<T> {
 // A QMux record is at most 16382 bytes by default (qmux-00 frames 16384); anything far larger is
 // not a QMux peer.
 const MAX_MESSAGE = 64 * 1024;
+// WebSocketSession's code for a session qmux killed for a protocol violation (moq-wire §2.12).
+const PROTOCOL_VIOLATION = 15;
 
 export class WebSocketAcceptor<T> {
   private readonly wss: WebSocketServer;
   private readonly chosen = new WeakMap<IncomingMessage, string>();
   private readonly live = new Set<WebSocketSession>();
   private readonly keepAlive: KeepAlive;
+  // One budget for every session: anyone can open malformed sessions, one per connection.
+  private readonly violations = new SharedRate();
   private closing = false;
 
   constructor(private readonly opts: WebSocketOptions<T>) {
@@ -144,6 +150,9 @@ export class WebSocketAcceptor<T> {
     });
     detach(session.closed.then((c) => {
       this.live.delete(session);
+      if (c.code === PROTOCOL_VIOLATION && !c.remote) {
+        this.violations.write(o.log, "warn", { remote: info.remote, path: clip(info.url.pathname), reason: c.reason, transport: "websocket" }, "malformed QMux session closed");
+      }
       o.log.debug({ remote: info.remote, code: c.code, reason: c.reason, by: c.remote ? "peer" : "us", transport: "websocket" }, "websocket session closed");
       // qmux closes the socket itself after a close frame; make sure a dropped one is gone too.
       setTimeout(() => ws.terminate(), 1000).unref();

@@ -5,6 +5,7 @@
 import { detach } from "../../util/async.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
 import { WhatwgRecv, WhatwgSend, type OrderedWritable } from "../whatwg-streams.js";
+import { isQmuxViolation, quietQmux } from "./qmux-console.js";
 
 /** What we use of an @moq/qmux Session (Node has no DOM WebTransport types). */
 export interface QmuxLike {
@@ -38,6 +39,7 @@ export interface WebSocketSessionInit {
 // Close codes for endings the peer did not choose (moq-wire §2.12), as the QUIC transport uses.
 const CLOSED = 0;
 const TIMEOUT = 3;
+const PROTOCOL_VIOLATION = 15;
 // A close reason rides in one QMux record (≥ 16382 bytes); keep well inside it.
 const MAX_REASON = 1024;
 
@@ -106,6 +108,8 @@ export class WebSocketSession implements Session {
     private readonly qmux: QmuxLike,
     private readonly init: WebSocketSessionInit,
   ) {
+    // Before qmux reads a byte from the peer (it starts on a later tick).
+    quietQmux();
     this.protocol = init.protocol;
     this.subprotocol = init.subprotocol;
     this.url = init.url;
@@ -215,9 +219,24 @@ export class WebSocketSession implements Session {
   };
 }
 
-/** How a session that ended without a close frame is reported. */
+// The sessions qmux kills itself (CONNECTION_CLOSE 1002/1003 to the peer) for breaking QMux's
+// rules rather than for bytes it could not decode: their fixed reasons, as qmux words them.
+const QMUX_LIMIT = /^Connection closed: 100[23] (stream limit exceeded|flow control error|text frames are not valid for QMux)$/;
+// Longest reason kept from a decoder's message (it can quote the peer's bytes).
+const MAX_CAUSE = 256;
+
+/**
+ * How a session that ended without an APPLICATION_CLOSE is reported: a protocol violation qmux
+ * detected (malformed frames, limits broken; the peer was sent CONNECTION_CLOSE 1002) as
+ * ProtocolViolation by us, as the QUIC paths report theirs; an idle timeout as Timeout; a dropped
+ * socket or the peer's CONNECTION_CLOSE as a plain close.
+ */
 function dropped(err: unknown): CloseInfo {
   const cause = (err as { cause?: unknown } | null)?.cause;
   const message = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+  if (isQmuxViolation(cause) || isQmuxViolation(err) || QMUX_LIMIT.test(message)) {
+    const reason = `QMux protocol violation: ${message.length > MAX_CAUSE ? `${message.slice(0, MAX_CAUSE)}…` : message}`;
+    return { code: PROTOCOL_VIOLATION, reason, remote: false };
+  }
   return { code: /idle timeout/i.test(message) ? TIMEOUT : CLOSED, reason: message, remote: true };
 }
