@@ -5,7 +5,10 @@
 // with the group before the one its subscription started at: the two never overlap.
 //
 // Limits: at most `limits.max_fetches_per_session` at once (REQUEST_ERROR past that) and each
-// gets `limits.fetch_timeout` to drain before its stream is reset.
+// gets `limits.fetch_timeout` to drain before its stream is reset. A fetch that ends (timeout,
+// cancel) while its fetch stream is still waiting for the viewer's stream credit lets go of its
+// groups at once, and keeps counting against the limit until that wait settles: a viewer that
+// withholds credit can neither pin evicted groups nor queue stream openers without bound.
 import type { Group } from "../../relay/group.js";
 import type { Track } from "../../relay/track.js";
 import type { BidiStream, SendStream } from "../../transport/session.js";
@@ -38,6 +41,8 @@ export type Resolve = (stream: BidiStream, requestId: number, namespace: string,
 
 export class IetfFetches {
   private readonly running = new Set<FetchPump>();
+  /** Fetches that ended while their openUni() was still waiting for the viewer's credit. */
+  private orphans = 0;
 
   constructor(
     private readonly s: IetfSession,
@@ -51,7 +56,7 @@ export class IetfFetches {
 
   fetch(stream: BidiStream, req: Fetch, framer: ControlFramer): void {
     const s = this.s;
-    if (this.running.size >= s.limits.max_fetches_per_session) {
+    if (this.running.size + this.orphans >= s.limits.max_fetches_per_session) {
       s.log.warn({ limit: s.limits.max_fetches_per_session }, "fetch refused: too many on this session");
       return s.reject(stream, req.requestId, RequestCode.InternalError, "too many fetches", 1000);
     }
@@ -103,9 +108,11 @@ export class IetfFetches {
       ),
     );
     s.requests++;
+    let opening = true;
     const pump = new FetchPump(s, req.requestId, spans, track.info?.priority ?? 0, track.info?.timescale !== undefined, (p) => {
       clearTimeout(timer);
       this.running.delete(p);
+      if (opening) this.orphans++;
       s.requests--;
       stream.send.end();
     });
@@ -123,9 +130,20 @@ export class IetfFetches {
     stream.recv.onEnd = () => undefined;
     stream.recv.onReset = () => pump.abort(Code.Cancel);
     stream.send.onStop = () => pump.abort(Code.Cancel);
+    const opened = (): boolean => {
+      opening = false;
+      if (!pump.ended) return false;
+      this.orphans--;
+      return true;
+    };
     s.transport.openUni().then(
-      (out) => pump.attach(out),
-      () => pump.abort(Code.Cancel),
+      (out) => {
+        if (opened()) out.reset(Code.Cancel);
+        else pump.attach(out);
+      },
+      () => {
+        if (!opened()) pump.abort(Code.Cancel);
+      },
     );
   }
 }
@@ -133,6 +151,8 @@ export class IetfFetches {
 /** Writes the spans' objects to a fetch stream, honouring backpressure, then FINs. */
 class FetchPump {
   private out: SendStream | undefined;
+  /** What is left to send; emptied when the pump ends, so a late openUni() holds no group. */
+  private spans: Span[];
   private span = 0;
   private index = 0;
   private done = false;
@@ -142,17 +162,21 @@ class FetchPump {
   constructor(
     private readonly s: IetfSession,
     private readonly requestId: number,
-    private readonly spans: Span[],
+    spans: Span[],
     private readonly priority: number,
     private readonly stamped: boolean,
     private readonly onDone: (p: FetchPump) => void,
   ) {
+    this.spans = spans;
     this.objects = new FetchObjectWriter(s.draft);
     this.w = new IetfWriter(s.draft, 32);
   }
 
+  get ended(): boolean {
+    return this.done;
+  }
+
   attach(out: SendStream): void {
-    if (this.done) return void out.reset(Code.Cancel);
     this.out = out;
     out.onDrain = () => this.pump();
     out.onStop = () => this.abort(Code.Cancel);
@@ -196,6 +220,8 @@ class FetchPump {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.spans = [];
+    this.out = undefined;
     this.onDone(this);
   }
 }
