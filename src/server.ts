@@ -19,6 +19,7 @@ import { reloadConfig, type ReloadResult } from "./server/reload.js";
 import { startOpsListener, type OpsListener } from "./ops/listener.js";
 import { startTcp, type TcpSide } from "./server/tcp.js";
 import { startUdp, type UdpSide } from "./server/udp.js";
+import { WorkerPool, workerCount } from "./workers/pool.js";
 
 export interface RelayHandle {
   /** TCP port actually bound (useful with port 0). */
@@ -50,15 +51,23 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const sessions = new SessionRegistry(admission);
   const counters = new ServerCounters();
   const trackCount = (): number => origin.list("").reduce((n, b) => n + b.trackCount, 0);
-  const ops = new Ops({ stats: origin.stats, counters, trackCount });
   const hop = randomHop();
+  // [server] workers > 1: UDP served by worker threads, whose numbers the operations views sum.
+  const workers = workerCount(config, log);
+  const pool = workers > 1 ? new WorkerPool({ config, log, certs, origin, hop, newHop: randomHop }, workers) : undefined;
+  const views = pool?.views;
+  const ops = new Ops(
+    views !== undefined
+      ? { stats: views.stats(origin.stats), counters: views.counters(counters), trackCount: () => trackCount() + views.trackCount() }
+      : { stats: origin.stats, counters, trackCount },
+  );
   const listed = config.cluster.nodes.length + config.cluster.connect.length > 0;
   const cluster = listed ? new Cluster({ config, origin, hop, log }) : undefined;
-  if (cluster !== undefined) {
-    ops.setNodes(() => cluster.nodes());
-    ops.setPeerStates(() => cluster.states());
+  if (cluster !== undefined) ops.setPeerStates(() => cluster.states());
+  if (cluster !== undefined || views !== undefined) {
+    ops.setNodes(() => Object.assign({ origin: hop.toString() }, cluster?.nodes(), views !== undefined ? { workers: views.describe() } : {}));
   }
-  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, draining: false };
+  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, workers: views, draining: false };
   const ctx: RelayContext = Object.assign(partial, {
     authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
     accept: makeAccept(partial),
@@ -71,7 +80,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   let opsListener: OpsListener | undefined;
   try {
     if (config.server.tcp) tcp = await startTcp(ctx);
-    udp = await startUdp(ctx, tcp?.port ?? config.server.port);
+    udp = pool !== undefined ? await pool.start(tcp?.port ?? config.server.port) : await startUdp(ctx, tcp?.port ?? config.server.port);
     if (config.http.ops_bind !== undefined) opsListener = await startOpsListener(config.http.ops_bind, ops, () => !ctx.draining, log);
   } catch (err) {
     // Release what already started, so a failed start leaves no port or timer behind.
@@ -87,7 +96,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const port = tcp?.port ?? config.server.port;
   cluster?.start();
   log.info({ bind: config.server.bind, port, tcp: tcp !== undefined, udp: udp.serving, fingerprint: certs.current.fingerprint }, "relay listening");
-  const parts: Part[] = [udp];
+  const parts: Part[] = [pool ?? udp];
   if (opsListener !== undefined) parts.push(opsListener);
   if (tcp !== undefined) {
     const t = tcp;
@@ -101,7 +110,11 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     origin,
     certs,
     context: ctx,
-    reload: (next) => reloadConfig(ctx, next),
+    async reload(next) {
+      const result = await reloadConfig(ctx, next);
+      pool?.reload(next);
+      return result;
+    },
     async close(): Promise<void> {
       await cluster?.close();
       await drain(ctx, parts);

@@ -10,6 +10,7 @@ import type { Ops } from "../ops/index.js";
 import type { Admission } from "./admission.js";
 import type { ListenerKind, ServerCounters } from "./counters.js";
 import type { SessionRegistry } from "./sessions.js";
+import type { WorkerViews } from "../workers/views.js";
 
 /** The outcome of checking a connection's URL: a grant, or an HTTP status and reason to refuse with. */
 export type Decision = { ok: true; value: Grant } | { ok: false; status: number; reason: string };
@@ -30,6 +31,8 @@ export interface RelayContext {
   readonly hop: bigint;
   /** The cluster (peers dialed and accepted), when [cluster] lists nodes. */
   readonly cluster?: Cluster;
+  /** With [server] workers > 1: the worker threads' sessions and numbers, summed. */
+  readonly workers?: WorkerViews;
   /** True once draining started: new sessions are refused. */
   draining: boolean;
   /**

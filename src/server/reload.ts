@@ -4,6 +4,7 @@
 // part is applied all-or-nothing: if the new keys cannot be loaded, the running ones stay.
 import { diffConfig } from "../config/diff.js";
 import type { Config } from "../config/types.js";
+import type { CertStore } from "../transport/tls/cert.js";
 import type { RelayContext } from "./context.js";
 
 export interface ReloadResult {
@@ -15,7 +16,7 @@ export interface ReloadResult {
   failed: string[];
 }
 
-type Ctx = Pick<RelayContext, "config" | "log" | "certs" | "auth" | "origin">;
+type Ctx = Pick<RelayContext, "config" | "log" | "auth" | "origin"> & { readonly certs: Pick<CertStore, "rotate"> };
 
 /** Copy `keys` of `from` into `into` (a running config section, mutated in place). */
 function assign<T extends object>(into: T, from: T, keys: string[]): void {

@@ -7,6 +7,8 @@ export interface Part {
   goaway?(): void;
   /** Stop taking new sessions on this listener and close its live ones. */
   stopSessions?(): void;
+  /** Resolves once the part's own sessions are gone (worker threads keep theirs). */
+  whenEmpty?(): Promise<void>;
   /** Release the listener's sockets. */
   close(): Promise<void>;
 }
@@ -16,7 +18,8 @@ export async function drain(ctx: RelayContext, parts: Part[]): Promise<void> {
   ctx.sessions.goawayAll();
   for (const p of parts) p.goaway?.();
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([ctx.sessions.whenEmpty(), new Promise<void>((r) => (timer = setTimeout(r, ctx.config.http.drain_timeout)))]);
+  const empty = Promise.all([ctx.sessions.whenEmpty(), ...parts.map((p) => p.whenEmpty?.())]);
+  await Promise.race([empty, new Promise<void>((r) => (timer = setTimeout(r, ctx.config.http.drain_timeout)))]);
   clearTimeout(timer);
   ctx.sessions.closeAll(0, "relay shutting down");
   for (const p of parts) p.stopSessions?.();

@@ -25,7 +25,7 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
     auth: ctx.auth,
     config,
     ready: () => !ctx.draining,
-    sessions: () => ctx.sessions.size,
+    sessions: () => ctx.sessions.size + (ctx.workers?.sessions() ?? 0),
     log,
   });
 

@@ -10,18 +10,29 @@ import { isIetfAlpn } from "../session/ietf/version.js";
 import type { Session } from "../transport/session.js";
 import { detach } from "../util/async.js";
 import { withBearer } from "../util/bearer.js";
+import type { CertStore } from "../transport/tls/cert.js";
 import type { RelayContext } from "./context.js";
+
+/** What the UDP side uses of the relay's context (a worker thread builds its own, see src/workers). */
+export type UdpContext = Pick<RelayContext, "config" | "log" | "authorize" | "accept"> & { readonly certs: Pick<CertStore, "current" | "onChange"> };
+
+export interface UdpOptions {
+  /** Bind with SO_REUSEPORT: one of several worker threads serving the port. */
+  reusePort?: boolean;
+}
 
 export interface UdpSide {
   /** False when QUIC is unavailable on this platform and only TCP serves. */
   readonly serving: boolean;
+  /** The UDP port bound (when serving on our QUIC engine). */
+  readonly port?: number;
   /** Drain: HTTP/3 GOAWAY on every connection. */
   goaway?(): void;
   close(): Promise<void>;
 }
 
 /** A session that arrived before its URL was checked (raw QUIC, fails-quiche): check, then run or close. */
-function admitAuthorized(ctx: RelayContext, conn: Session): void {
+function admitAuthorized(ctx: UdpContext, conn: Session): void {
   detach(
     ctx.authorize(conn.url, conn.remote, "udp").then((d) => (d.ok ? ctx.accept(conn, d.value) : conn.close(Code.Unauthorized, d.reason))),
     (err) => {
@@ -32,7 +43,7 @@ function admitAuthorized(ctx: RelayContext, conn: Session): void {
 }
 
 /** Raw QUIC with a MoQ ALPN: lite-05 and IETF carry path and token in SETUP; older versions are scoped to "/". */
-function rawQuic(ctx: RelayContext, conn: Session): void {
+function rawQuic(ctx: UdpContext, conn: Session): void {
   if (conn.protocol !== "moq-lite-05" && !isIetfAlpn(conn.protocol)) return admitAuthorized(ctx, conn);
   const viaSetup = async (url: URL): Promise<Grant> => {
     const d = await ctx.authorize(url, conn.remote, "udp");
@@ -43,7 +54,7 @@ function rawQuic(ctx: RelayContext, conn: Session): void {
   ctx.accept(conn, { root: "", publish: [], subscribe: [], cluster: false, anonymous: true }, viaSetup);
 }
 
-export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide> {
+export async function startUdp(ctx: UdpContext, port: number, opts: UdpOptions = {}): Promise<UdpSide> {
   const { config, log, certs } = ctx;
   if (!config.server.udp) return { serving: false, close: async () => {} };
 
@@ -85,6 +96,7 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
       holdUntilSettled: true,
     },
     log,
+    reusePort: opts.reusePort,
   });
   certs.onChange((c) => quic.setCertificate(c.certPem, c.keyPem));
   // Live HTTP/3 connections, so a drain can send each its GOAWAY.
@@ -118,6 +130,7 @@ export async function startUdp(ctx: RelayContext, port: number): Promise<UdpSide
   };
   return {
     serving: true,
+    port: quic.port,
     goaway: () => {
       for (const h of h3s) h.goaway();
     },

@@ -1,12 +1,13 @@
 // The one session interface every transport produces (WebTransport over HTTP/3, raw QUIC with a
-// MoQ ALPN, QMux over WebSocket, the optional fails-quiche engine) and the MoQ layer consumes.
+// MoQ ALPN, QMux over WebSocket, the optional fails-quiche engine, a MessagePort between worker
+// threads) and the MoQ layer consumes.
 //
 // It is callback based on purpose: the data path (a frame arriving, a frame being forwarded to a
 // hundred viewers) must not allocate a promise per chunk. Handlers are plain properties that the
 // consumer assigns synchronously inside the callback that hands it the stream; a transport never
 // delivers data before that callback has returned, and buffers anything that arrives earlier.
 
-export type TransportKind = "webtransport" | "quic" | "websocket";
+export type TransportKind = "webtransport" | "quic" | "websocket" | "port";
 
 export interface SendStream {
   /** Transport stream id (QUIC numbering). */

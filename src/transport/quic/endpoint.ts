@@ -5,7 +5,7 @@
 // Admission happens before a server connection exists (admission.ts): size, version, handshake
 // caps, Retry, and stateless answers.
 import { createHash, randomBytes } from "node:crypto";
-import { createSocket, type Socket } from "node:dgram";
+import { createSocket, type Socket, type SocketOptions } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { QuicConfig } from "../../config/types.js";
 import { hostKey } from "../../util/address.js";
@@ -31,6 +31,8 @@ export interface QuicEndpointOptions {
   log: Logger;
   /** Use the native batch-send helper when it was built (default); false forces node:dgram. */
   batchSend?: boolean;
+  /** SO_REUSEPORT (Node >= 22.12): several worker threads bind the same port, the kernel keeps each flow on one. */
+  reusePort?: boolean;
 }
 
 export interface ConnectOptions {
@@ -73,7 +75,10 @@ export class QuicEndpoint implements PacketSink {
     const native = loadNative();
     if (native === null) throw new Error("QUIC is unavailable: the optional package @matrixai/quic-linux-x64 is not installed for this platform");
     const v6 = isIPv6(opts.host);
-    const socket = createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: false, reuseAddr: false });
+    // `reusePort` is newer than the @types/node release in use.
+    const sockOpts: SocketOptions & { reusePort?: boolean } = { type: v6 ? "udp6" : "udp4", ipv6Only: false, reuseAddr: false };
+    if (opts.reusePort === true) sockOpts.reusePort = true;
+    const socket = createSocket(sockOpts);
     const ep = new QuicEndpoint(native, socket, opts);
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);

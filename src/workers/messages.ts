@@ -1,0 +1,56 @@
+// What the main thread and a UDP worker thread tell each other over the worker's parentPort. The
+// relay traffic itself (announcements, subscriptions, groups) runs on a separate MessagePort as a
+// moq-lite session (see link.ts); these are the control messages around it.
+import type { MessagePort } from "node:worker_threads";
+import type { Config } from "../config/types.js";
+import type { Certificate } from "../transport/tls/cert.js";
+
+/** Handed to a worker at start (workerData). */
+export interface WorkerData {
+  /** 0-based, shown as `worker` in its log lines and in /nodes. */
+  index: number;
+  config: Config;
+  /** The main thread's log format decision (a worker's stderr is never a terminal). */
+  pretty: boolean;
+  cert: Certificate;
+  /** The UDP port to bind (with SO_REUSEPORT). */
+  port: number;
+  /** This worker's origin id (moq-lite hop id). */
+  hop: bigint;
+  /** The worker's end of its link to the main thread. */
+  link: MessagePort;
+}
+
+/** A worker's view, sent every STATS_INTERVAL ms and summed by the main thread. */
+export interface Snapshot {
+  sessions: number;
+  stats: Record<string, number>;
+  counters: Record<CounterMap, Array<[string, number]>>;
+  /** Tracks this worker holds an upstream subscription for (at most MAX_TRACKS of them). */
+  tracks: Array<{ broadcast: string; track: string; viewers: number }>;
+}
+
+export type CounterMap = "opened" | "closed" | "errors" | "authRefusals" | "acceptFailures";
+export const COUNTER_MAPS: readonly CounterMap[] = ["opened", "closed", "errors", "authRefusals", "acceptFailures"];
+
+export const STATS_INTERVAL = 500;
+export const MAX_TRACKS = 200;
+
+export type ToWorker =
+  /** Draining: refuse new sessions, GOAWAY to the live ones. */
+  | { type: "goaway" }
+  /** Answer "empty" once no session is live. */
+  | { type: "drain" }
+  /** Close every live session. */
+  | { type: "stop" }
+  /** Release the socket and everything else, answer "closed", and end the thread. */
+  | { type: "close" }
+  | { type: "reload"; config: Config }
+  | { type: "cert"; cert: Certificate };
+
+export type FromWorker =
+  | { type: "ready"; port: number; serving: boolean }
+  | { type: "failed"; message: string; code?: string; address?: string; port?: number; syscall?: string }
+  | { type: "stats"; snapshot: Snapshot }
+  | { type: "empty" }
+  | { type: "closed" };

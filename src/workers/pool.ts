@@ -1,0 +1,189 @@
+// The main thread's side of `[server] workers = N`: N worker threads (worker.ts), each serving the
+// relay's UDP side on its own SO_REUSEPORT socket on the relay's port, each linked to the main
+// thread's relay core (link.ts). To the rest of the server the pool is the UDP part: drain, close,
+// reload and certificate changes reach every worker, and its views sum their numbers.
+import { availableParallelism } from "node:os";
+import { MessageChannel, Worker } from "node:worker_threads";
+import type { Config } from "../config/types.js";
+import type { Origin } from "../relay/origin.js";
+import type { LiteSession } from "../session/lite/session.js";
+import type { Part } from "../server/shutdown.js";
+import type { CertStore } from "../transport/tls/cert.js";
+import { loadNative } from "../transport/quic/native.js";
+import { detach } from "../util/async.js";
+import type { Logger } from "../util/log.js";
+import { startThreadLink } from "./link.js";
+import type { FromWorker, ToWorker, WorkerData } from "./messages.js";
+import { WorkerViews } from "./views.js";
+
+/** How long a worker may take to bind its socket, and to finish closing. */
+const START_TIMEOUT = 30_000;
+const CLOSE_TIMEOUT = 5_000;
+
+/** SO_REUSEPORT on UDP sockets: node:dgram's `reusePort` (Node >= 22.12; 23.1 on the 23 line). */
+export function hasReusePort(version = process.versions.node): boolean {
+  const [major, minor] = version.split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+/** The number of UDP workers to run: 1 means the UDP side stays on the main thread (no pool). */
+export function workerCount(config: Config, log: Logger): number {
+  const s = config.server;
+  const asked = s.workers === 0 ? availableParallelism() : s.workers;
+  if (asked <= 1 || !s.udp || s.engine === "fails-quiche" || loadNative() === null) return 1;
+  if (!hasReusePort()) {
+    log.info({ workers: asked, node: process.versions.node }, "server.workers needs Node >= 22.12 (SO_REUSEPORT on UDP); serving UDP with one worker");
+    return 1;
+  }
+  return asked;
+}
+
+interface Slot {
+  worker: Worker;
+  link: LiteSession;
+  /** Resolvers waiting for this worker's reply of a kind ("ready", "empty", "closed"). */
+  waiting: Map<FromWorker["type"], Array<(m: FromWorker) => void>>;
+  exited: boolean;
+}
+
+export interface PoolEnv {
+  config: Config;
+  log: Logger;
+  certs: CertStore;
+  origin: Origin;
+  /** The main thread's origin id; each worker gets its own. */
+  hop: bigint;
+  newHop(): bigint;
+}
+
+export class WorkerPool implements Part {
+  readonly views = new WorkerViews();
+  /** Set by start(): whether the workers serve QUIC, and on which port. */
+  serving = false;
+  port: number | undefined;
+  private readonly slots: Slot[] = [];
+  private closing = false;
+  private unwatchCert: (() => void) | undefined;
+
+  constructor(
+    private readonly env: PoolEnv,
+    readonly count: number,
+  ) {}
+
+  /** Start the workers on `port` (0: the first one picks it); resolves once all serve. */
+  async start(port: number): Promise<this> {
+    const { log } = this.env;
+    try {
+      const first = await this.spawn(0, port);
+      const rest = await Promise.all(Array.from({ length: this.count - 1 }, (_, i) => this.spawn(i + 1, first.port)));
+      this.serving = first.serving && rest.every((r) => r.serving);
+      this.port = first.port;
+      this.unwatchCert = this.env.certs.onChange((cert) => this.broadcast({ type: "cert", cert }));
+      log.info({ workers: this.count, port: first.port }, "UDP served by worker threads (SO_REUSEPORT)");
+      return this;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private spawn(index: number, port: number): Promise<{ port: number; serving: boolean }> {
+    const { config, log, certs, origin, hop } = this.env;
+    const channel = new MessageChannel();
+    const pretty = config.log.format === "pretty" || (config.log.format === "auto" && process.stderr.isTTY === true);
+    const data: WorkerData = { index, config, pretty, cert: certs.current, port, hop: this.env.newHop(), link: channel.port2 };
+    // Under tsx (tests, `npm run dev`) this module is TypeScript, and so is its sibling.
+    const entry = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+    const worker = new Worker(entry, { workerData: data, transferList: [channel.port2] });
+    const link = startThreadLink({ port: channel.port1, initiator: false, remote: `worker ${index}`, origin, config, hop, log });
+    const slot: Slot = { worker, link, waiting: new Map(), exited: false };
+    this.slots[index] = slot;
+    detach(link.run(), (err) => log.error({ err, worker: index }, "link to a worker failed"));
+    worker.on("message", (m: FromWorker) => {
+      if (m.type === "stats") this.views.snapshots[index] = m.snapshot;
+      for (const fn of slot.waiting.get(m.type)?.splice(0) ?? []) fn(m);
+    });
+    worker.on("error", (err) => {
+      // A throw that escaped a worker is a relay bug, as on the main thread: exit so a supervisor
+      // restarts the relay in a known state.
+      log.fatal({ err, worker: index }, "relay bug in a worker thread: exiting");
+      process.exit(70);
+    });
+    worker.on("exit", (code) => {
+      slot.exited = true;
+      for (const list of slot.waiting.values()) for (const fn of list.splice(0)) fn({ type: "closed" });
+      if (!this.closing) {
+        log.fatal({ worker: index, code }, "a UDP worker thread ended: exiting");
+        process.exit(70);
+      }
+    });
+    return this.reply(slot, ["ready", "failed"], START_TIMEOUT).then((m) => {
+      if (m.type === "ready") return { port: m.port, serving: m.serving };
+      if (m.type === "failed") throw Object.assign(new Error(m.message), { code: m.code, address: m.address, port: m.port, syscall: m.syscall });
+      throw new Error(`UDP worker ${index} ended before it served`);
+    });
+  }
+
+  /** The worker's next message of one of `types` (or "closed" when it exits), within `ms`. */
+  private reply(slot: Slot, types: Array<FromWorker["type"]>, ms: number): Promise<FromWorker> {
+    if (slot.exited) return Promise.resolve({ type: "closed" });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`a UDP worker did not answer within ${ms} ms`)), ms);
+      const done = (m: FromWorker): void => {
+        clearTimeout(timer);
+        for (const t of types) {
+          const list = slot.waiting.get(t);
+          const i = list?.indexOf(done) ?? -1;
+          if (list !== undefined && i >= 0) list.splice(i, 1);
+        }
+        resolve(m);
+      };
+      for (const t of types) {
+        let list = slot.waiting.get(t);
+        if (list === undefined) slot.waiting.set(t, (list = []));
+        list.push(done);
+      }
+    });
+  }
+
+  private broadcast(m: ToWorker): void {
+    for (const s of this.slots) if (s !== undefined && !s.exited) s.worker.postMessage(m);
+  }
+
+  /** Apply a reloaded config's live keys in every worker (the main thread logs the outcome). */
+  reload(next: Config): void {
+    this.broadcast({ type: "reload", config: next });
+  }
+
+  // --- Part: drain and shutdown -------------------------------------------------------------------
+
+  goaway(): void {
+    this.broadcast({ type: "goaway" });
+  }
+
+  /** Resolves once no worker has a live session (the drain's deadline bounds the wait). */
+  async whenEmpty(): Promise<void> {
+    const waits = this.slots.filter((s) => s !== undefined && !s.exited).map((s) => this.reply(s, ["empty"], this.env.config.http.drain_timeout + CLOSE_TIMEOUT).catch(() => undefined));
+    this.broadcast({ type: "drain" });
+    await Promise.all(waits);
+  }
+
+  stopSessions(): void {
+    this.broadcast({ type: "stop" });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.unwatchCert?.();
+    const live = this.slots.filter((s) => s !== undefined && !s.exited);
+    const waits = live.map((s) => this.reply(s, ["closed"], CLOSE_TIMEOUT).catch(() => undefined));
+    this.broadcast({ type: "close" });
+    await Promise.all(waits);
+    for (const s of this.slots) {
+      if (s === undefined) continue;
+      s.link.close(0, "relay shutting down");
+      if (!s.exited) await s.worker.terminate();
+    }
+  }
+}

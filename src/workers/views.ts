@@ -1,0 +1,67 @@
+// The main thread's operations views over all threads: RelayStats and ServerCounters that read,
+// whenever the exporter reads them, the main thread's own numbers plus the latest snapshot of each
+// worker (at most STATS_INTERVAL old). Sums: a broadcast carried from one thread to another is
+// counted in each, as two cluster relays would each count it.
+import { RelayStats } from "../relay/stats.js";
+import { ServerCounters } from "../server/counters.js";
+import { COUNTER_MAPS, type Snapshot } from "./messages.js";
+
+export class WorkerViews {
+  /** The latest snapshot of each worker, by index (undefined until its first). */
+  readonly snapshots: Array<Snapshot | undefined> = [];
+
+  private sum(key: string): number {
+    let n = 0;
+    for (const s of this.snapshots) n += s?.stats[key] ?? 0;
+    return n;
+  }
+
+  /** Live sessions on the worker threads. */
+  sessions(): number {
+    let n = 0;
+    for (const s of this.snapshots) n += s?.sessions ?? 0;
+    return n;
+  }
+
+  /** `main`'s numbers plus the workers', read live. */
+  stats(main: RelayStats): RelayStats {
+    const view = new RelayStats();
+    for (const key of Object.keys(view) as Array<keyof RelayStats>) {
+      Object.defineProperty(view, key, { enumerable: true, get: () => main[key] + this.sum(key) });
+    }
+    return view;
+  }
+
+  /** `main`'s counter maps merged with the workers', read live (a view: never counted into). */
+  counters(main: ServerCounters): ServerCounters {
+    const view = new ServerCounters();
+    for (const name of COUNTER_MAPS) {
+      Object.defineProperty(view, name, {
+        enumerable: true,
+        get: () => {
+          const merged = new Map(main[name]);
+          for (const s of this.snapshots) for (const [k, n] of s?.counters[name] ?? []) merged.set(k, (merged.get(k) ?? 0) + n);
+          return merged;
+        },
+      });
+    }
+    return view;
+  }
+
+  /** Tracks held by the workers' relay cores (a sum over workers). */
+  trackCount(): number {
+    return this.sum("trackCount");
+  }
+
+  /** What /nodes shows of each worker: its sessions and the tracks it holds an upstream for. */
+  describe(): unknown[] {
+    return this.snapshots.map((s, worker) => ({
+      worker,
+      sessions: s?.sessions ?? 0,
+      broadcasts: s?.stats.broadcasts ?? 0,
+      upstream_subscriptions: s?.stats.upstreams ?? 0,
+      subscriptions: s?.stats.subscriptions ?? 0,
+      tracks: (s?.tracks ?? []).map((t) => ({ ...t, upstreams: 1 })),
+    }));
+  }
+}
