@@ -92,6 +92,12 @@ export class GroupCursor {
   onChange: (() => void) | null = null;
   /** The relay abandoned this group for this viewer (it fell behind): reset the stream with `code`. */
   onDrop: ((code: number) => void) | null = null;
+  /**
+   * Set by the session: the oldest frame it has not handed to the network yet (frames written to a
+   * stream whose transport still queues them count as unsent). It may close() the cursor when the
+   * group's last bytes have left. Unset: every frame read counts as sent.
+   */
+  onUnsent: (() => number) | null = null;
   private active = true;
 
   constructor(
@@ -117,6 +123,11 @@ export class GroupCursor {
 
   get isActive(): boolean {
     return this.active;
+  }
+
+  /** The oldest frame not handed to the network yet (frameCount or more: none). */
+  unsentFrom(): number {
+    return this.onUnsent?.() ?? this.index;
   }
 
   /** The viewer is done with this group. Idempotent. */

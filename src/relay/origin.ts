@@ -38,7 +38,7 @@ export interface Watch {
 
 export interface OriginConfig {
   cache: CacheConfig;
-  limits: Pick<LimitsConfig, "subscriber_queue_groups">;
+  limits: Pick<LimitsConfig, "subscriber_queue_groups"> & Partial<Pick<LimitsConfig, "subscriber_max_latency">>;
 }
 
 export interface OriginOptions {
@@ -136,6 +136,7 @@ export class Origin {
       maxAge: cfg.cache.max_age,
       linger: cfg.cache.linger,
       queueGroups: Math.max(1, cfg.limits.subscriber_queue_groups),
+      viewerLatency: cfg.limits.subscriber_max_latency ?? 0,
     };
   }
 

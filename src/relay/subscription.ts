@@ -1,11 +1,18 @@
 // One viewer's subscription to a track: which groups it gets and how many it may have in flight.
 //
-// A viewer reads shared cached groups through cursors. At most `limit` groups are in flight (handed
-// to the session and not yet released). When a newer group arrives while the viewer is that far
-// behind, it skips ahead: queued groups are forgotten and, once the current burst of arrivals has
-// been handed out, the oldest in-flight ones are dropped (reported through cursor.onDrop, which
-// the session turns into a stream reset with code Old). A slow viewer costs only its own quality,
-// never the publisher's or other viewers' pace.
+// A viewer reads shared cached groups through cursors. Two rules skip a viewer that falls behind
+// to the newest group, each dropping groups through cursor.onDrop (the session resets the stream
+// with code Old). A slow viewer costs only its own quality, never the publisher's or other
+// viewers' pace.
+// - Latency: a group older than the newest whose oldest frame not yet sent (unwritten, or still
+//   queued in the transport: cursor.unsentFrom) is older than the viewer's budget is dropped.
+//   The budget is the viewer's max latency, else the track's (the relay's setting, or half the
+//   observed group interval). Checked when a group arrives and on each frame of the newest group,
+//   so a standing backlog never builds behind the newest group. A group whose frames have all
+//   left is never dropped, so a FIN arriving after the next group's first frame costs nothing.
+// - Count: at most `limit` groups are in flight (handed to the session and not yet released).
+//   When a newer group arrives while the viewer is that far behind, queued groups are forgotten
+//   and, once the current burst of arrivals has been handed out, the oldest in flight dropped.
 import { GroupCursor, type CursorOwner, type Group } from "./group.js";
 import type { RelayStats } from "./stats.js";
 import type { ViewerPrefs, ViewerSink } from "./types.js";
@@ -18,6 +25,8 @@ export interface SubscriptionHost {
   now(): number;
   /** The track's timescale once known (to compare frame timestamps), else undefined. */
   timescale(): number | undefined;
+  /** Latency budget (ms) for viewers that ask none; 0 = none (yet). */
+  defaultLatency(): number;
   detach(sub: Subscription): void;
   /** A viewer's preferences changed (the upstream may need a longer latency). */
   prefsChanged(): void;
@@ -112,7 +121,7 @@ export class Subscription implements CursorOwner {
     if (g.sequence > this.newest) {
       this.newest = g.sequence;
       if (this.inFlight.length >= this.limit) this.forgetPending();
-      this.expire(g);
+      this.check();
       this.deliver(g);
       // Trim to the limit a moment later: groups that arrived in one burst are written out at once
       // by a viewer that keeps up; only one that does not is behind.
@@ -215,21 +224,23 @@ export class Subscription implements CursorOwner {
     });
   }
 
-  /** Drop in-flight groups older than the viewer's max latency, measured against `newest`. */
-  private expire(newest: Group): void {
-    const max = this.prefs.maxLatency;
-    if (max <= 0) return;
+  /**
+   * The latency rule: drop each group older than the newest whose oldest unsent frame is older
+   * than the budget. Called by the track on each frame of its newest group, and on a new group.
+   */
+  check(): void {
+    const n = this.inFlight.length;
+    if (this.closed || n === 0 || (n === 1 && this.inFlight[0].sequence >= this.newest)) return;
+    const budget = this.prefs.maxLatency > 0 ? this.prefs.maxLatency : this.host.defaultLatency();
     const now = this.host.now();
     const scale = this.host.timescale();
-    const latestTs = newest.timestamps.length > 0 ? newest.timestamps[0] : undefined;
-    for (let i = this.inFlight.length - 1; i >= 0; i--) {
-      const g = this.inFlight[i].group;
-      let age = now - g.arrived;
-      // Media time can say a group is older than its arrival suggests (e.g. a burst of backlog).
-      if (scale !== undefined && latestTs !== undefined && g.timestamps.length > 0) {
-        age = Math.max(age, ((latestTs - g.timestamps[0]) * 1000) / scale);
-      }
-      if (age > max) this.dropCursor(i);
+    // A copy: asking a cursor may release it (its tail left), which may hand out a queued group.
+    for (const c of n === 1 ? this.inFlight : this.inFlight.slice()) {
+      if (c.sequence >= this.newest || !c.isActive) continue;
+      const from = c.unsentFrom();
+      const g = c.group;
+      if (budget <= 0 || !c.isActive || from >= g.payloads.length) continue;
+      if (now - arrivedAt(g, from, scale, now) > budget) this.dropCursor(this.inFlight.indexOf(c));
     }
   }
 
@@ -238,4 +249,14 @@ export class Subscription implements CursorOwner {
     this.host.stats.groupsDropped++;
     c.drop(CODE_OLD);
   }
+}
+
+/**
+ * When frame `i` of `g` arrived, as far as the relay can tell: the group's arrival plus the frame's
+ * media time into the group (frames come in real time), never later than `now`.
+ */
+function arrivedAt(g: Group, i: number, scale: number | undefined, now: number): number {
+  if (scale === undefined || i === 0 || g.timestamps.length <= i) return g.arrived;
+  const offset = ((g.timestamps[i] - g.timestamps[0]) * 1000) / scale;
+  return offset > 0 ? Math.min(now, g.arrived + offset) : g.arrived;
 }

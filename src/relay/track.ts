@@ -24,7 +24,12 @@ export interface TrackEnv {
   readonly linger: number;
   /** Groups in flight per viewer before it skips ahead. */
   readonly queueGroups: number;
+  /** Latency budget (ms) for viewers that ask none; 0 = half the observed group interval. */
+  readonly viewerLatency: number;
 }
+
+/** The automatic viewer latency budget: this share of the group interval, within these bounds (ms). */
+const AUTO_LATENCY = { share: 0.5, min: 100 };
 
 const DEFAULT_PREFS: ViewerPrefs = { priority: 0, ordered: false, maxLatency: 0 };
 
@@ -47,6 +52,9 @@ export class Track implements SubscriptionHost, PortHost {
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly fetches: Fetches;
   private closed = false;
+  /** Smoothed time between new groups (ms; 0 = not seen yet) and when the last one arrived. */
+  private interval = 0;
+  private lastGroupAt: number | undefined;
 
   constructor(
     readonly name: string,
@@ -68,6 +76,12 @@ export class Track implements SubscriptionHost, PortHost {
 
   timescale(): number | undefined {
     return this.infoValue?.timescale;
+  }
+
+  defaultLatency(): number {
+    if (this.env.viewerLatency > 0) return this.env.viewerLatency;
+    if (this.interval <= 0) return 0;
+    return Math.min(this.window(), Math.max(AUTO_LATENCY.min, this.interval * AUTO_LATENCY.share));
   }
 
   /** TRACK_INFO once resolved. */
@@ -277,11 +291,18 @@ export class Track implements SubscriptionHost, PortHost {
         this.env.stats.cacheBytes += n;
         this.env.cache.grew(n);
       }
+      // Each frame of the newest group: viewers behind it drop what got too old to send.
+      if (sequence === this.highest) for (const s of this.viewers) s.check();
     };
     let i = this.groups.length;
     while (i > 0 && this.groups[i - 1].sequence > sequence) i--;
     this.groups.splice(i, 0, g);
-    if (sequence > this.highest) this.highest = sequence;
+    if (sequence > this.highest) {
+      this.highest = sequence;
+      const gap = this.lastGroupAt === undefined ? 0 : g.arrived - this.lastGroupAt;
+      this.lastGroupAt = g.arrived;
+      if (gap > 0) this.interval = this.interval > 0 ? this.interval * 0.75 + gap * 0.25 : gap;
+    }
     this.env.stats.groupsIn++;
     this.env.stats.bytesIn += g.bytes;
     this.env.stats.framesIn += g.frameCount;

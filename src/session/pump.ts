@@ -15,14 +15,27 @@ import { Code } from "./error.js";
 /**
  * Writes one group's frames from a cursor to a stream, as fast as the transport takes them, then
  * FINs (or resets with the upstream's code). Subclasses write each frame's head and payload.
+ *
+ * The relay core decides when a viewer is behind from what has not left yet (cursor.onUnsent):
+ * frames not written, and frames written but still queued in the transport (writableLength).
+ * So after the FIN the cursor stays open while bytes are queued (the "tail"): the core can still
+ * drop the group, and the stream is then reset rather than sending stale frames late.
  */
 export abstract class GroupPump {
   private out: SendStream | undefined;
   private blocked = false;
   private done = false;
+  /** FIN written with bytes still queued in the transport: the cursor stays open until they leave. */
+  private tail = false;
   /** Code to reset with if the pump was aborted before its stream opened. */
   private abortCode: number = Code.Cancel;
   private rankValue = 0;
+  /** Bytes written to the stream (header and frames). */
+  private written = 0;
+  /** `written` after each frame: frame i has left once written - writableLength >= ends[i]. */
+  private readonly ends: number[] = [];
+  /** Frames known to have left (ends[0..sent) are behind the transport's queue). */
+  private sent = 0;
 
   constructor(
     private readonly cursor: GroupCursor,
@@ -33,6 +46,7 @@ export abstract class GroupPump {
       if (this.out !== undefined && !this.blocked) this.pump();
     };
     cursor.onDrop = (code) => this.abort(code);
+    cursor.onUnsent = () => this.unsentFrom();
   }
 
   get group(): Group {
@@ -71,13 +85,23 @@ export abstract class GroupPump {
     };
     // The viewer stopped reading (or the session closed): nothing to reset.
     out.onStop = () => this.finish();
-    if (header !== undefined && !out.write(header)) this.blocked = true;
+    if (header !== undefined) {
+      const before = out.writableLength;
+      if (!out.write(header)) this.blocked = true;
+      this.written += out.writableLength - before;
+    }
     if (!this.blocked) this.pump();
   }
 
-  /** Give up on the group: reset the stream with `code`. */
+  /** Give up on the group: reset the stream with `code` (also after the FIN, while bytes are queued). */
   abort(code: number): void {
-    if (this.done) return;
+    if (this.done) {
+      if (!this.tail) return;
+      this.tail = false;
+      this.out?.reset(code);
+      this.cursor.close();
+      return;
+    }
     this.abortCode = code;
     this.out?.reset(code);
     this.finish();
@@ -93,7 +117,11 @@ export abstract class GroupPump {
     while (c.index < g.payloads.length) {
       const i = c.index++;
       const payload = g.payloads[i];
+      // Writes are counted synchronously by every transport, so the difference is this frame's size.
+      const before = out.writableLength;
       const ok = this.frame(out, g.timestamps[i], payload);
+      this.written += out.writableLength - before;
+      this.ends.push(this.written);
       this.stats.framesOut++;
       this.stats.bytesOut += payload.byteLength;
       if (!ok) {
@@ -103,16 +131,41 @@ export abstract class GroupPump {
     }
     if (!g.done) return;
     if (g.error !== undefined) out.reset(g.error);
-    else out.end();
+    else {
+      out.end();
+      this.tail = out.writableLength > 0;
+    }
     this.finish();
   }
 
+  /** cursor.onUnsent: the oldest frame still queued or unwritten; a drained tail lets go of the cursor. */
+  private unsentFrom(): number {
+    const out = this.out;
+    if (out === undefined) return this.cursor.index;
+    const queued = out.writableLength;
+    if (this.tail && queued <= 0) {
+      this.release();
+      return this.cursor.group.payloads.length;
+    }
+    const left = this.written - queued;
+    while (this.sent < this.ends.length && this.ends[this.sent] <= left) this.sent++;
+    return this.sent;
+  }
+
+  /** The session is done with the group (FIN or reset written, or the stream died). */
   private finish(): void {
-    if (this.done) return;
+    if (this.done) return this.release();
     this.done = true;
     this.cursor.onChange = null;
-    this.cursor.close();
+    if (!this.tail) this.cursor.close();
     this.onDone(this);
+  }
+
+  /** The tail's bytes left (or its stream died): free the viewer's slot. */
+  private release(): void {
+    if (!this.tail) return;
+    this.tail = false;
+    this.cursor.close();
   }
 }
 

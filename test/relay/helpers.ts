@@ -11,12 +11,14 @@ export interface OriginOpts {
   maxAge?: number;
   linger?: number;
   queue?: number;
+  /** [limits] subscriber_max_latency (ms; 0 = automatic). */
+  latency?: number;
   now?: () => number;
 }
 
 export function makeOrigin(o: OriginOpts = {}): Origin {
   return new Origin(
-    { cache: { max_bytes: o.budget ?? 64 * MiB, max_age: o.maxAge ?? 30_000, linger: o.linger ?? 0 }, limits: { subscriber_queue_groups: o.queue ?? 4 } },
+    { cache: { max_bytes: o.budget ?? 64 * MiB, max_age: o.maxAge ?? 30_000, linger: o.linger ?? 0 }, limits: { subscriber_queue_groups: o.queue ?? 4, subscriber_max_latency: o.latency ?? 0 } },
     { now: o.now, sweepInterval: 0 },
   );
 }

@@ -24,6 +24,7 @@ export const LIMITS: LimitsConfig = {
   max_header_size: 16 * 1024,
   max_capsule_size: 64 * 1024,
   subscriber_queue_groups: 4,
+  subscriber_max_latency: 0,
   max_fetches_per_session: 32,
   fetch_timeout: 8000,
   max_pending_requests: 64,
