@@ -125,6 +125,11 @@ export class GroupCursor {
     return this.active;
   }
 
+  /** A subscription holds it and asks unsentFrom() as frames arrive (a fetch's cursor has no owner). */
+  get polled(): boolean {
+    return this.owner !== undefined;
+  }
+
   /** The oldest frame not handed to the network yet (frameCount or more: none). */
   unsentFrom(): number {
     return this.onUnsent?.() ?? this.index;

@@ -251,6 +251,25 @@ export class Subscription implements CursorOwner {
   }
 }
 
+/** How often a track's groups start, and the latency budget that follows for viewers that ask none. */
+export class GroupPace {
+  /** Smoothed time between new groups (ms; 0 = not seen yet). */
+  private interval = 0;
+  private last: number | undefined;
+
+  /** A group newer than all before it began arriving at `at` (ms). */
+  arrived(at: number): void {
+    const gap = this.last === undefined ? 0 : at - this.last;
+    this.last = at;
+    if (gap > 0) this.interval = this.interval > 0 ? this.interval * 0.75 + gap * 0.25 : gap;
+  }
+
+  /** Half a group, at least 100 ms (jitter), at most `ceiling` (the cache window); 0 = no interval yet. */
+  budget(ceiling: number): number {
+    return this.interval > 0 ? Math.min(ceiling, Math.max(100, this.interval / 2)) : 0;
+  }
+}
+
 /**
  * When frame `i` of `g` arrived, as far as the relay can tell: the group's arrival plus the frame's
  * media time into the group (frames come in real time), never later than `now`.

@@ -7,7 +7,7 @@ import type { GroupCache } from "./cache.js";
 import { Fetches } from "./fetches.js";
 import { Group } from "./group.js";
 import type { RelayStats } from "./stats.js";
-import { Subscription, type SubscriptionHost } from "./subscription.js";
+import { GroupPace, Subscription, type SubscriptionHost } from "./subscription.js";
 import { sameBytes, UpstreamPort, type PortHost } from "./port.js";
 import type { BroadcastSource, TrackInfo, Upstream, UpstreamPrefs, ViewerPrefs, ViewerSink } from "./types.js";
 
@@ -27,9 +27,6 @@ export interface TrackEnv {
   /** Latency budget (ms) for viewers that ask none; 0 = half the observed group interval. */
   readonly viewerLatency: number;
 }
-
-/** The automatic viewer latency budget: this share of the group interval, within these bounds (ms). */
-const AUTO_LATENCY = { share: 0.5, min: 100 };
 
 const DEFAULT_PREFS: ViewerPrefs = { priority: 0, ordered: false, maxLatency: 0 };
 
@@ -52,9 +49,7 @@ export class Track implements SubscriptionHost, PortHost {
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly fetches: Fetches;
   private closed = false;
-  /** Smoothed time between new groups (ms; 0 = not seen yet) and when the last one arrived. */
-  private interval = 0;
-  private lastGroupAt: number | undefined;
+  private readonly pace = new GroupPace();
 
   constructor(
     readonly name: string,
@@ -79,9 +74,7 @@ export class Track implements SubscriptionHost, PortHost {
   }
 
   defaultLatency(): number {
-    if (this.env.viewerLatency > 0) return this.env.viewerLatency;
-    if (this.interval <= 0) return 0;
-    return Math.min(this.window(), Math.max(AUTO_LATENCY.min, this.interval * AUTO_LATENCY.share));
+    return this.env.viewerLatency > 0 ? this.env.viewerLatency : this.pace.budget(this.window());
   }
 
   /** TRACK_INFO once resolved. */
@@ -299,9 +292,7 @@ export class Track implements SubscriptionHost, PortHost {
     this.groups.splice(i, 0, g);
     if (sequence > this.highest) {
       this.highest = sequence;
-      const gap = this.lastGroupAt === undefined ? 0 : g.arrived - this.lastGroupAt;
-      this.lastGroupAt = g.arrived;
-      if (gap > 0) this.interval = this.interval > 0 ? this.interval * 0.75 + gap * 0.25 : gap;
+      this.pace.arrived(g.arrived);
     }
     this.env.stats.groupsIn++;
     this.env.stats.bytesIn += g.bytes;

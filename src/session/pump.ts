@@ -133,7 +133,8 @@ export abstract class GroupPump {
     if (g.error !== undefined) out.reset(g.error);
     else {
       out.end();
-      this.tail = out.writableLength > 0;
+      // Only a subscription's cursor is asked again later; nobody would release a fetch's tail.
+      this.tail = this.cursor.polled && out.writableLength > 0;
     }
     this.finish();
   }
