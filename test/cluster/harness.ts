@@ -72,12 +72,22 @@ export interface Node {
   nodes(): Promise<NodesDoc>;
   /** Log lines (parsed JSON) whose msg matches. */
   logged(msg: RegExp): Array<Record<string, unknown>>;
+  /** Memory after a full GC in the relay process (started with `probe: true`). */
+  mem(): Promise<ProbedMemory>;
+}
+
+export interface ProbedMemory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
 }
 
 export interface NodesDoc {
   node: string;
   origin: string;
-  peers: Array<{ url: string | null; direction: string; state: string; origin: string | null; routes: number; upstream_subscriptions: number; served_subscriptions: number; last_error: string | null; attempts: number }>;
+  peers: Array<{ url: string | null; direction: string; state: string; origin: string | null; routes: number; upstream_subscriptions: number; served_subscriptions: number; transport: string | null; last_error: string | null; attempts: number }>;
   tracks: Array<{ broadcast: string; track: string; upstreams: number; viewers: number; via: string | null }>;
 }
 
@@ -114,6 +124,8 @@ export interface NodeOptions {
   /** More lines for the [server] and [cluster] sections (TOML allows each table once). */
   server?: string;
   cluster?: string;
+  /** Start with --expose-gc and gc-probe.mjs, so mem() can measure memory after a full GC. */
+  probe?: boolean;
 }
 
 /** Declare relays (ports chosen now, processes started by start()). */
@@ -129,6 +141,7 @@ export async function declare(s: ClusterSetup, names: string[]): Promise<Node[]>
 function makeNode(s: ClusterSetup, name: string, port: number): Node {
   const url = `https://127.0.0.1:${port}`;
   let opts: NodeOptions & { all: string[] } = { all: [] };
+  const probed: ProbedMemory[] = [];
   const node: Node & { configure(o: NodeOptions & { all: string[] }): void } = {
     name,
     port,
@@ -163,7 +176,8 @@ ${opts.extra ?? ""}
       const cfg = join(s.dir, `${name}.toml`);
       writeFileSync(cfg, toml);
       node.logs = "";
-      const child = spawn(process.execPath, [`${ROOT}bin/moq-relay.js`, "--config", cfg, "--log-format", "json", "--log-level", "info"], {
+      const probe = opts.probe === true ? ["--expose-gc", "--import", `${ROOT}test/cluster/gc-probe.mjs`] : [];
+      const child = spawn(process.execPath, [...probe, `${ROOT}bin/moq-relay.js`, "--config", cfg, "--log-format", "json", "--log-level", "info"], {
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, NODE_EXTRA_CA_CERTS: s.file("ca.pem") },
       });
@@ -172,8 +186,17 @@ ${opts.extra ?? ""}
         node.logs += d.toString();
         if (node.logs.length > 8 << 20) node.logs = node.logs.slice(-(4 << 20));
       };
+      // gc-probe lines are kept apart from the (truncated) log, so mem() never misses one.
+      let partial = "";
+      const probeLines = (d: Buffer): void => {
+        const lines = (partial + d.toString()).split("\n");
+        partial = lines.pop() ?? "";
+        if (partial.length > 1 << 16) partial = "";
+        for (const l of lines) if (l.startsWith('{"msg":"gc-probe"')) probed.push(JSON.parse(l) as ProbedMemory);
+      };
       child.stdout?.on("data", collect);
       child.stderr?.on("data", collect);
+      if (opts.probe === true) child.stderr?.on("data", probeLines);
       let running = true;
       child.once("exit", () => (running = false));
       await within(
@@ -199,6 +222,18 @@ ${opts.extra ?? ""}
       const r = await fetch(`http://127.0.0.1:${port}/nodes`);
       if (!r.ok) throw new Error(`/nodes on ${name}: HTTP ${r.status} ${await r.text()}`);
       return (await r.json()) as NodesDoc;
+    },
+    async mem() {
+      const c = node.child;
+      if (c === undefined || c.exitCode !== null) throw new Error(`relay ${name} is not running`);
+      const seen = probed.length;
+      c.kill("SIGUSR2");
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        if (probed.length > seen) return probed[probed.length - 1];
+        if (Date.now() > deadline) throw new Error(`relay ${name} wrote no gc-probe line within 10 s (started without probe: true?)`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     logged(msg) {
       const out: Array<Record<string, unknown>> = [];

@@ -1,0 +1,11 @@
+// Loaded into a relay process under test (node --expose-gc --import this): on SIGUSR2 it runs a
+// full garbage collection and writes one JSON line to stderr with the process's memory after it.
+// The relay itself is unchanged; tests read the line from the relay's log (harness.ts mem()).
+// Plain JS: the relay runs from dist/ without tsx.
+import process from "node:process";
+
+process.on("SIGUSR2", () => {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  process.stderr.write(`${JSON.stringify({ msg: "gc-probe", rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+});
