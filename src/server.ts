@@ -67,7 +67,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   if (cluster !== undefined || views !== undefined) {
     ops.setNodes(() => Object.assign({ origin: hop.toString() }, cluster?.nodes(), views !== undefined ? { workers: views.describe() } : {}));
   }
-  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, workers: views, draining: false };
+  const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, workers: views, draining: false, listening: false };
   const ctx: RelayContext = Object.assign(partial, {
     authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
     accept: makeAccept(partial),
@@ -81,7 +81,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   try {
     if (config.server.tcp) tcp = await startTcp(ctx);
     udp = pool !== undefined ? await pool.start(tcp?.port ?? config.server.port) : await startUdp(ctx, tcp?.port ?? config.server.port);
-    if (config.http.ops_bind !== undefined) opsListener = await startOpsListener(config.http.ops_bind, ops, () => !ctx.draining, log);
+    if (config.http.ops_bind !== undefined) opsListener = await startOpsListener(config.http.ops_bind, ops, () => ctx.listening && !ctx.draining, log);
   } catch (err) {
     // Release what already started, so a failed start leaves no port or timer behind.
     await udp?.close();
@@ -95,6 +95,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   // 3. Start dialing peers once the listeners are up, so peers dialing back find us.
   const port = tcp?.port ?? config.server.port;
   cluster?.start();
+  ctx.listening = true;
   log.info({ bind: config.server.bind, port, tcp: tcp !== undefined, udp: udp.serving, fingerprint: certs.current.fingerprint }, "relay listening");
   const parts: Part[] = [pool ?? udp];
   if (opsListener !== undefined) parts.push(opsListener);

@@ -35,6 +35,8 @@ export interface RelayContext {
   readonly workers?: WorkerViews;
   /** True once draining started: new sessions are refused. */
   draining: boolean;
+  /** True once every listener serves (UDP workers bind after TCP): /ready waits for it. */
+  listening: boolean;
   /**
    * Check a connection's URL (path = root, ?jwt= = token) against drain, limits and auth.
    * `listener` labels refusals in moq_relay_accept_failures_total.

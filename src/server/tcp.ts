@@ -24,7 +24,7 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
     origin: ctx.origin,
     auth: ctx.auth,
     config,
-    ready: () => !ctx.draining,
+    ready: () => ctx.listening && !ctx.draining,
     sessions: () => ctx.sessions.size + (ctx.workers?.sessions() ?? 0),
     log,
   });

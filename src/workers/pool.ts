@@ -57,7 +57,7 @@ export interface PoolEnv {
 }
 
 export class WorkerPool implements Part {
-  readonly views = new WorkerViews();
+  readonly views: WorkerViews;
   /** Set by start(): whether the workers serve QUIC, and on which port. */
   serving = false;
   port: number | undefined;
@@ -68,7 +68,9 @@ export class WorkerPool implements Part {
   constructor(
     private readonly env: PoolEnv,
     readonly count: number,
-  ) {}
+  ) {
+    this.views = new WorkerViews(count);
+  }
 
   /** Start the workers on `port` (0: the first one picks it); resolves once all serve. */
   async start(port: number): Promise<this> {

@@ -8,7 +8,11 @@ import { COUNTER_MAPS, type Snapshot } from "./messages.js";
 
 export class WorkerViews {
   /** The latest snapshot of each worker, by index (undefined until its first). */
-  readonly snapshots: Array<Snapshot | undefined> = [];
+  readonly snapshots: Array<Snapshot | undefined>;
+
+  constructor(count: number) {
+    this.snapshots = Array.from({ length: count }, () => undefined);
+  }
 
   private sum(key: string): number {
     let n = 0;

@@ -122,6 +122,7 @@ port.on("message", (m: ToWorker) => {
 async function start(): Promise<void> {
   await auth.start();
   udp = await startUdp(ctx, data.port, { reusePort: true });
+  post({ type: "stats", snapshot: snapshot() });
   post({ type: "ready", port: udp.port ?? data.port, serving: udp.serving });
 }
 

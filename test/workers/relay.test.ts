@@ -1,0 +1,157 @@
+// `[server] workers = 2` on the real relay binary with real WebTransport clients, each on its own
+// UDP socket so that SO_REUSEPORT spreads them over both workers (the relay's "session opened"
+// log lines carry the serving worker). A broadcast published on one worker reaches viewers on
+// both byte for byte, each worker holds one upstream subscription for the track (and the
+// publisher sees exactly one), the publisher leaving ends the broadcast everywhere, and SIGTERM
+// drains every worker and exits 0. On Node < 22.12 the relay runs one worker and says so once.
+import "../util/polyfill.js";
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { hasReusePort } from "../../src/workers/pool.js";
+import { startChildRelay, type ChildRelay } from "../util/child-relay.js";
+import { within } from "../util/moq.js";
+import { dialWt, payloadOf, Publisher, Viewer } from "./clients.js";
+
+const MULTI = hasReusePort();
+const skipMulti = MULTI ? false : `SO_REUSEPORT on UDP needs Node >= 22.12 (this is ${process.versions.node}); CI runs this on Node 24`;
+
+interface WorkersDoc {
+  workers: Array<{ worker: number; sessions: number; broadcasts: number; upstream_subscriptions: number; tracks: Array<{ broadcast: string; track: string; viewers: number; upstreams: number }> }>;
+}
+
+async function nodes(relay: ChildRelay): Promise<WorkersDoc> {
+  const r = await fetch(`http://127.0.0.1:${relay.port}/nodes`);
+  assert.equal(r.status, 200);
+  return (await r.json()) as WorkersDoc;
+}
+
+/** The worker serving the session whose remote port is `local`, from the relay's log. */
+function workerOf(relay: ChildRelay, local: number): number | undefined {
+  for (const line of relay.stderr().split("\n")) {
+    if (!line.includes('"session opened"') || !line.includes(`:${local}"`)) continue;
+    const o = JSON.parse(line) as { worker?: number; remote?: string };
+    if (o.remote?.endsWith(`:${local}`) === true) return o.worker;
+  }
+  return undefined;
+}
+
+async function waitFor<T>(what: string, ms: number, fn: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  return within(
+    (async () => {
+      for (;;) {
+        const v = await fn();
+        if (v !== undefined) return v;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })(),
+    ms,
+    what,
+  );
+}
+
+test("workers = 2: one broadcast, viewers on both workers, byte-identical frames, one upstream per worker, end and drain", { skip: skipMulti, timeout: 180_000 }, async () => {
+  const relay = await startChildRelay(["--set", "server.workers=2", "--set", "http.drain_timeout=5s"]);
+  const viewers: Viewer[] = [];
+  let pub: Publisher | undefined;
+  try {
+    assert.match(relay.stderr(), /"workers":2,"port":\d+,"msg":"UDP served by worker threads/);
+    assert.equal((await nodes(relay)).workers.length, 2);
+
+    pub = new Publisher(await dialWt(relay.port, "/anon"), "w");
+    const p = pub;
+    const pubWorker = await waitFor("the publisher's session to be logged", 10_000, () => workerOf(relay, p.dial.local));
+    // A viewer subscribing before its worker learned of the broadcast would be told it does not
+    // exist (as with a cluster peer): wait until every worker knows it.
+    await waitFor("every worker to learn of the broadcast", 10_000, async () => ((await nodes(relay)).workers.every((w) => w.broadcasts > 0) ? true : undefined));
+    // Viewers from fresh sockets until both workers serve at least two (bounded attempts).
+    const on = new Map<number, number>();
+    for (let i = 0; i < 40 && !((on.get(0) ?? 0) >= 2 && (on.get(1) ?? 0) >= 2); i++) {
+      const v = new Viewer(await dialWt(relay.port, "/anon"), "w", "video");
+      viewers.push(v);
+      const w = await waitFor("a viewer's session to be logged", 10_000, () => workerOf(relay, v.dial.local));
+      on.set(w, (on.get(w) ?? 0) + 1);
+    }
+    assert.ok((on.get(0) ?? 0) >= 2 && (on.get(1) ?? 0) >= 2, `viewers spread over both workers: ${JSON.stringify([...on])}`);
+    const otherWorker = 1 - pubWorker;
+    assert.ok((on.get(otherWorker) ?? 0) > 0, "some viewers are on the worker without the publisher");
+
+    // Every viewer's subscription reached the publisher through its worker: wait until both
+    // workers hold the track, then publish.
+    await waitFor("both workers to hold the track", 20_000, async () => {
+      const d = await nodes(relay);
+      return d.workers.every((w) => w.tracks.some((t) => t.broadcast === "anon/w" && t.track === "video")) ? true : undefined;
+    });
+    const GROUPS = 12;
+    const FRAMES = 5;
+    for (let g = 0; g < GROUPS; g++) {
+      p.group(g, FRAMES);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    for (const v of viewers) {
+      await v.until(() => v.groups.has(GROUPS - 1), 20_000, "a viewer to receive the last group").catch((err: unknown) => {
+        const seen = viewers.map((x) => `worker ${workerOf(relay, x.dial.local)}: [${[...x.groups.keys()].join(",")}] ${x.ended ?? ""}`);
+        throw new Error(`${String(err)}; publisher on worker ${pubWorker}; viewers: ${seen.join("; ")}`);
+      });
+    }
+    for (const v of viewers) {
+      // The newest groups reach everyone; every group received is exactly what was published.
+      assert.ok(v.groups.size >= GROUPS / 2, `a viewer received ${v.groups.size} of ${GROUPS} groups`);
+      for (const [g, frames] of v.groups) assert.deepEqual(frames, Array.from({ length: FRAMES }, (_, f) => payloadOf(g, f)), `group ${g} byte for byte`);
+    }
+
+    // One upstream subscription per track per worker, and the publisher saw exactly one.
+    const d = await nodes(relay);
+    for (const w of d.workers) {
+      const held = w.tracks.filter((t) => t.broadcast === "anon/w" && t.track === "video");
+      assert.equal(held.length, 1, `worker ${w.worker} holds the track once`);
+      assert.equal(held[0].upstreams, 1);
+      // The publisher's worker also serves the main thread's link (which carries the other worker's viewers).
+      const expected = (on.get(w.worker) ?? 0) + (w.worker === pubWorker ? 1 : 0);
+      assert.equal(held[0].viewers, expected, `worker ${w.worker}'s viewers on its one upstream`);
+      assert.equal(w.upstream_subscriptions, 1, `worker ${w.worker} has one upstream subscription`);
+    }
+    assert.deepEqual(p.subscribes, ["video"], "the publisher got one subscription for all viewers");
+
+    // The publisher leaves: the broadcast ends for viewers on both workers.
+    await p.close();
+    pub = undefined;
+    for (const v of viewers) await v.until(() => v.ended !== undefined, 15_000, "a viewer's subscription to end");
+    await waitFor("every worker to drop the broadcast", 10_000, async () => ((await nodes(relay)).workers.every((w) => w.tracks.length === 0) ? true : undefined));
+
+    // SIGTERM with viewers still connected: every worker drains, the relay exits 0.
+    const sessionsBefore = viewers.length;
+    assert.ok(sessionsBefore > 0);
+    relay.child.kill("SIGTERM");
+    const code = await within(relay.exited, 20_000, "the relay to exit after SIGTERM");
+    assert.equal(code, 0, relay.stderr().slice(-3000));
+    for (const v of viewers) await within(v.dial.session.closed, 10_000, "a viewer's session to be closed by the drain");
+    assert.match(relay.stderr(), /"msg":"stopped"/);
+  } finally {
+    await pub?.close();
+    for (const v of viewers) await v.close();
+    await relay.kill();
+  }
+});
+
+test("workers = 2 on Node < 22.12: accepted, one worker, said once", { skip: MULTI ? "this Node has SO_REUSEPORT on UDP: the multi-worker test covers it" : false, timeout: 60_000 }, async () => {
+  const relay = await startChildRelay(["--set", "server.workers=2"]);
+  try {
+    const lines = relay.stderr().split("\n").filter((l) => l.includes("server.workers needs Node >= 22.12"));
+    assert.equal(lines.length, 1, relay.stderr());
+    assert.doesNotMatch(relay.stderr(), /UDP served by worker threads/);
+    const v = new Viewer(await dialWt(relay.port, "/anon"), "w", "video");
+    await waitFor("the session to be logged", 10_000, () => (relay.stderr().includes('"session opened"') ? true : undefined));
+    await v.close();
+  } finally {
+    await relay.kill();
+  }
+});
+
+test("reusePort support follows the Node version", () => {
+  assert.equal(hasReusePort("20.20.2"), false);
+  assert.equal(hasReusePort("22.11.0"), false);
+  assert.equal(hasReusePort("22.12.0"), true);
+  assert.equal(hasReusePort("23.0.0"), false);
+  assert.equal(hasReusePort("23.1.0"), true);
+  assert.equal(hasReusePort("24.22.3"), true);
+});
