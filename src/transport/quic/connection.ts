@@ -2,12 +2,18 @@
 // flush that reads readable streams, writes pending ones and drains quiche's packets to the socket.
 // One timer per connection follows quiche's timeout. It implements the Session contract directly,
 // which is what raw-QUIC MoQ sessions use; the HTTP/3 layer uses the same streams underneath.
+//
+// At ~1 Gb/s the binding's send() alone costs several µs per packet, so the work around it skips
+// native calls that cannot change anything: streams are read only after packets arrived (or a
+// paused stream resumed), and more bytes for a stream quiche refused do not schedule a flush.
 import { createHash } from "node:crypto";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
 import type { HostPort, Native, NativeConnection } from "./native.js";
-import { streamErrorCode } from "./native.js";
+import { closeInfoOf, streamErrorCode } from "./native.js";
 import { QuicRecvHalf, QuicSendHalf, type StreamHost } from "./stream.js";
 import { StreamIds } from "./stream-ids.js";
+import { flushQueue, type Flushable } from "./flush-queue.js";
+import { Deadline } from "./deadline.js";
 import { Urgencies } from "./urgency.js";
 import { BATCH_PACKETS, MAX_PACKET, type UdpSender } from "./udp-batch.js";
 
@@ -19,8 +25,9 @@ export interface PacketSink {
 }
 
 const READ_BUF = Buffer.allocUnsafe(1 << 20); // reused for every stream read
+const EMPTY = new Uint8Array(0);
 
-export class QuicConnection implements Session, StreamHost {
+export class QuicConnection implements Session, StreamHost, Flushable {
   readonly transport = "quic" as const;
   protocol = "";
   url: URL;
@@ -40,7 +47,11 @@ export class QuicConnection implements Session, StreamHost {
   private readonly streamIds: StreamIds;
   private scheduled = false;
   private readonly pendingStops = new Map<number, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly deadline: Deadline;
+  /** Packets arrived (or a paused stream resumed) since streams were last read. */
+  private readDue = true;
+  /** Every pending stream was refused by quiche (no credit) in the last write pass. */
+  private writeBlocked = false;
   private established = false;
   private finished = false;
   private closeInfo: CloseInfo | undefined;
@@ -58,6 +69,13 @@ export class QuicConnection implements Session, StreamHost {
   ) {
     this.streamIds = new StreamIds(conn, isServer);
     this.urgencies = new Urgencies(conn);
+    this.deadline = new Deadline(conn, () => {
+      if (this.finished) return;
+      conn.onTimeout();
+      // Losses declared or a probe due: blocked streams may move.
+      this.writeBlocked = false;
+      this.flush();
+    });
     this.url = new URL(`moqt://${remoteAddr.host.includes(":") ? `[${remoteAddr.host}]` : remoteAddr.host}/`);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     if (keepAliveMs > 0) {
@@ -101,20 +119,34 @@ export class QuicConnection implements Session, StreamHost {
       // quiche already decided what to do (close, ignore); the flush sends it.
     }
     this.lastActivity = Date.now();
+    // An ACK or a window update may let blocked streams write; new stream data must be read.
+    this.readDue = true;
+    this.writeBlocked = false;
     this.schedule();
   }
 
   schedule(): void {
     if (this.scheduled || this.finished) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    flushQueue.add(this);
+  }
+
+  flushQueued(): void {
+    this.scheduled = false;
+    this.flush();
   }
 
   markPending(s: QuicSendHalf): void {
+    // More bytes for a stream quiche just refused: nothing can move until packets arrive or the
+    // timer fires, and both flush anyway.
+    if (this.writeBlocked && this.pending.has(s)) return;
+    this.writeBlocked = false;
     this.pending.add(s);
+    this.schedule();
+  }
+
+  resumed(): void {
+    this.readDue = true;
     this.schedule();
   }
 
@@ -156,10 +188,16 @@ export class QuicConnection implements Session, StreamHost {
       this.onEstablished?.();
     }
     if (this.established) {
-      this.readStreams();
+      // isReadable() is a plain boolean; readable() builds a native iterator object every call.
+      if (this.readDue) {
+        this.readDue = false;
+        if (c.isReadable()) {
+          this.readStreams();
+          for (let d = c.dgramRecvVec(); d !== null; d = c.dgramRecvVec()) this.onDatagram?.(d);
+        }
+      }
       if (this.urgencies.due) this.urgencies.assign();
-      this.writeStreams();
-      for (let d = c.dgramRecvVec(); d !== null; d = c.dgramRecvVec()) this.onDatagram?.(d);
+      if (this.pending.size > 0) this.writeStreams();
       this.streamIds.wake();
     }
     // Packets go into the endpoint's shared buffer at consecutive offsets, then out in batches:
@@ -185,14 +223,7 @@ export class QuicConnection implements Session, StreamHost {
     }
     udp.flush(count, this.remoteAddr);
     if (c.isClosed()) return this.finish();
-    const t = c.timeout();
-    clearTimeout(this.timer);
-    if (t !== null) {
-      this.timer = setTimeout(() => {
-        c.onTimeout();
-        this.flush();
-      }, Math.max(0, t));
-    }
+    this.deadline.arm(c.timeout());
   }
 
   private isPeerStream(id: number): boolean {
@@ -255,7 +286,16 @@ export class QuicConnection implements Session, StreamHost {
       for (let i = 1; i < list.length && !mixed; i++) mixed = list[i].urgency !== list[0].urgency;
       if (mixed) order = list.sort((a, b) => a.urgency - b.urgency);
     }
+    let refused = 0;
     for (const s of order) {
+      // Refused last time: ask for credit first. A refused streamSend is not free: under
+      // connection flow control quiche answers each one with a DATA_BLOCKED frame, and the
+      // peer's ACK of it would bring the next attempt.
+      if (s.refused && this.noCredit(s)) {
+        refused++;
+        continue;
+      }
+      let blocked = false;
       while (s.queue.length > 0 && !s.dead) {
         const head = s.queue[0];
         const chunk = s.offset > 0 ? head.subarray(s.offset) : head;
@@ -268,7 +308,10 @@ export class QuicConnection implements Session, StreamHost {
           this.sends.delete(s.id);
           break;
         }
-        if (n === null || n === 0) break; // no flow-control credit: quiche lists it writable later
+        if (n === null || n === 0) {
+          blocked = true; // no credit (flow control or congestion window): wait for packets in
+          break;
+        }
         s.consumed(n);
         s.known = true;
         if (s.applied !== s.urgency) this.urgencies.apply(s);
@@ -279,6 +322,7 @@ export class QuicConnection implements Session, StreamHost {
         }
         if (n < chunk.byteLength) {
           s.offset += n;
+          blocked = true;
           break;
         }
         s.queue.shift();
@@ -287,7 +331,8 @@ export class QuicConnection implements Session, StreamHost {
       }
       if (s.queue.length === 0 && s.fin && !s.finSent && !s.dead) {
         try {
-          if (c.streamSend(s.id, new Uint8Array(0), true) !== null) s.finSent = true;
+          if (c.streamSend(s.id, EMPTY, true) !== null) s.finSent = true;
+          else blocked = true;
         } catch (e) {
           s.stopped(streamErrorCode(e, "StreamStopped") ?? 0);
         }
@@ -295,9 +340,21 @@ export class QuicConnection implements Session, StreamHost {
       if (s.dead || (s.queue.length === 0 && (!s.fin || s.finSent))) {
         this.pending.delete(s);
         if (s.finSent || s.dead) this.sends.delete(s.id);
-      }
+      } else if (blocked) refused++;
+      s.refused = blocked;
     }
+    // Streams queued during the pass (a drain callback) were not tried, so they count as open.
+    this.writeBlocked = refused > 0 && refused === this.pending.size;
     this.streamIds.written();
+  }
+
+  /** quiche reports no send capacity for `s` (a stopped or collected stream reports through streamSend). */
+  private noCredit(s: QuicSendHalf): boolean {
+    try {
+      return this.conn.streamCapacity(s.id) === 0;
+    } catch {
+      return false;
+    }
   }
 
   private openId(uni: boolean): Promise<number> {
@@ -346,19 +403,9 @@ export class QuicConnection implements Session, StreamHost {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.timer);
+    this.deadline.clear();
     clearInterval(this.keepAlive);
-    const peer = this.conn.peerError();
-    // quiche's own verdict (e.g. a TLS alert: 0x100 + alert, 0x130 = unknown CA): a dialer must
-    // tell a certificate refused from a peer that never answered.
-    const local = this.conn.localError();
-    const info: CloseInfo =
-      this.closeInfo ??
-      (peer !== null
-        ? { code: peer.errorCode, reason: Buffer.from(peer.reason).toString("utf8"), remote: true }
-        : local !== null && local.errorCode !== 0
-          ? { code: local.errorCode, reason: Buffer.from(local.reason).toString("utf8") || `${local.isApp ? "application" : "transport"} error 0x${local.errorCode.toString(16)}`, remote: false }
-          : { code: this.conn.isTimedOut() ? 3 : 0, reason: this.conn.isTimedOut() ? "idle timeout" : "closed", remote: true });
+    const info = this.closeInfo ?? closeInfoOf(this.conn);
     this.streamIds.fail(new Error("connection closed"));
     for (const r of this.recvs.values()) r.resetBy(info.code);
     for (const s of this.sends.values()) s.stopped(info.code);

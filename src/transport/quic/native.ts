@@ -3,6 +3,7 @@
 // chunk and move ~1.6 MB/s; the binding itself is fast, so the glue here decides the speed.
 // Only the surface we use is typed. The package is optional: without it the relay serves TCP only.
 import { createRequire } from "node:module";
+import type { CloseInfo } from "../session.js";
 
 export interface HostPort {
   host: string;
@@ -48,6 +49,8 @@ export interface NativeConnection {
   streamCapacity(id: number): number;
   peerStreamsLeftBidi(): number;
   peerStreamsLeftUni(): number;
+  /** Any stream readable or datagram queued (a boolean, unlike readable()'s iterator object). */
+  isReadable(): boolean;
   readable(): Iterable<number>;
   writable(): Iterable<number>;
   dgramSend(data: Uint8Array): void | null;
@@ -105,4 +108,20 @@ export function loadNative(): Native | null {
 export function streamErrorCode(e: unknown, kind: "StreamReset" | "StreamStopped"): number | undefined {
   const m = e instanceof Error ? new RegExp(`${kind}\\((\\d+)\\)`).exec(e.message) : null;
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Why quiche closed a connection we did not close ourselves: the peer's error, else quiche's own
+ * verdict (e.g. a TLS alert: 0x100 + alert, 0x130 = unknown CA; a dialer must tell a certificate
+ * refused from a peer that never answered), else the idle timeout.
+ */
+export function closeInfoOf(conn: NativeConnection): CloseInfo {
+  const peer = conn.peerError();
+  if (peer !== null) return { code: peer.errorCode, reason: Buffer.from(peer.reason).toString("utf8"), remote: true };
+  const local = conn.localError();
+  if (local !== null && local.errorCode !== 0) {
+    return { code: local.errorCode, reason: Buffer.from(local.reason).toString("utf8") || `${local.isApp ? "application" : "transport"} error 0x${local.errorCode.toString(16)}`, remote: false };
+  }
+  const timedOut = conn.isTimedOut();
+  return { code: timedOut ? 3 : 0, reason: timedOut ? "idle timeout" : "closed", remote: true };
 }

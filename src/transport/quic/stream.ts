@@ -5,8 +5,10 @@ import type { RecvStream, SendStream } from "../session.js";
 
 /** What a stream needs from its connection. */
 export interface StreamHost {
-  /** Ask for a flush this turn (writes pending or a paused stream resumed). */
+  /** Ask for a flush this turn. */
   schedule(): void;
+  /** A paused stream resumed: read again (and flush) this turn. */
+  resumed(): void;
   markPending(s: QuicSendHalf): void;
   /** A stream's rank changed: its quiche urgency (and maybe others') must be recomputed. */
   reranked(s: QuicSendHalf): void;
@@ -34,6 +36,8 @@ export class QuicSendHalf implements SendStream {
   offset = 0;
   fin = false;
   finSent = false;
+  /** quiche took less than offered on the last try (no flow-control or congestion credit). */
+  refused = false;
   dead = false;
   private above = false;
 
@@ -120,7 +124,7 @@ export class QuicRecvHalf implements RecvStream {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.host.schedule();
+    this.host.resumed();
   }
 
   stop(code: number): void {
