@@ -3,7 +3,6 @@
 // else one announced for its pushed tracks alone (closed when the last of them ends). Objects
 // reach the relay core once a viewer wants the track; until then they are dropped (the relay
 // answers with forward on, as it cannot pause a publisher per track).
-import type { Broadcast } from "../../relay/broadcast.js";
 import type { BidiStream } from "../../transport/session.js";
 import { join } from "../../util/path.js";
 import { Code, MoqError } from "../error.js";
@@ -16,8 +15,12 @@ import { RequestCode } from "./request.js";
 import { PublishDone, SubscribeType } from "./subscribe.js";
 
 export class IetfPushes {
-  /** Broadcasts announced only for pushed tracks, by namespace. */
-  private readonly implicit = new Map<string, Broadcast>();
+  /**
+   * Sources announced only for pushed tracks, by namespace. The broadcast at that path may be
+   * served by another route meanwhile (a newer publisher of the same path), so this session's
+   * route is found and withdrawn by its source, never through the broadcast.
+   */
+  private readonly implicit = new Map<string, IetfSource>();
 
   constructor(private readonly ingest: IetfIngest) {}
 
@@ -30,11 +33,10 @@ export class IetfPushes {
     const s = ingest.s;
     const rel = msg.namespace;
     const abs = join(s.grant.root, rel);
-    let b = ingest.announced(rel) ?? this.implicit.get(rel);
+    const existing = ingest.announcedSource(rel) ?? this.implicit.get(rel);
     let refusal = ingest.refusal(rel);
-    if (refusal === undefined && b === undefined && ingest.broadcastCount >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
-    const source = b?.source;
-    if (refusal === undefined && source instanceof IetfSource && source.pushed.has(msg.track)) refusal = "duplicate";
+    if (refusal === undefined && existing === undefined && ingest.broadcastCount >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
+    if (refusal === undefined && existing?.pushed.has(msg.track) === true) refusal = "duplicate";
     if (refusal !== undefined) {
       s.log.warn({ path: abs, track: msg.track, reason: refusal }, "PUBLISH refused");
       const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
@@ -43,12 +45,13 @@ export class IetfPushes {
     const pushed = new PushedTrack(msg.alias, infoOf({ ...msg.properties, groupOrder: msg.groupOrder }));
     // A second track under one alias would mix two tracks' objects: the draft's DUPLICATE_TRACK_ALIAS.
     if (!ingest.bindAlias(msg.alias, pushed)) throw new MoqError(Code.Duplicate, `track alias ${msg.alias} is already in use`);
-    if (b === undefined) {
-      b = s.origin.announce(abs, new IetfSource(ingest, rel), []);
-      this.implicit.set(rel, b);
+    let src = existing;
+    if (src === undefined) {
+      src = new IetfSource(ingest, rel);
+      s.origin.announce(abs, src, []);
+      this.implicit.set(rel, src);
       s.log.info({ path: abs }, "broadcast announced (PUBLISH)");
     }
-    const src = b.source as IetfSource;
     src.pushed.set(msg.track, pushed);
     s.requests++;
     s.log.info({ path: abs, track: msg.track, alias: msg.alias }, "track pushed");
@@ -61,10 +64,9 @@ export class IetfPushes {
       ingest.unbindAlias(msg.alias, pushed);
       if (src.pushed.get(msg.track) === pushed) src.pushed.delete(msg.track);
       pushed.end(code);
-      const implicit = this.implicit.get(rel);
-      if (implicit !== undefined && src.pushed.size === 0) {
+      if (this.implicit.get(rel) === src && src.pushed.size === 0) {
         this.implicit.delete(rel);
-        implicit.close();
+        s.origin.withdraw(abs, src);
         s.log.info({ path: abs }, "broadcast ended");
       }
     };
@@ -96,9 +98,10 @@ export class IetfPushes {
   }
 
   close(): void {
-    for (const b of this.implicit.values()) {
-      if (b.source instanceof IetfSource) for (const p of b.source.pushed.values()) p.dispose();
-      b.close();
+    const s = this.ingest.s;
+    for (const [rel, src] of this.implicit) {
+      for (const p of src.pushed.values()) p.dispose();
+      s.origin.withdraw(join(s.grant.root, rel), src);
     }
     this.implicit.clear();
   }

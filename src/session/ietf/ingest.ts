@@ -40,8 +40,9 @@ export class IetfIngest {
   }
 
   /** The broadcast the client announced at `rel` (relative to the session root), if any. */
-  announced(rel: string): Broadcast | undefined {
-    return this.byPath.get(rel);
+  /** The source this session's PUBLISH_NAMESPACE announced at `rel` (its route, served or not). */
+  announcedSource(rel: string): IetfSource | undefined {
+    return this.sources.get(rel);
   }
 
   /** Why the client may not publish at `rel`, or undefined when it may. */
