@@ -110,13 +110,18 @@ export class Track implements SubscriptionHost, PortHost {
     }
     const p = this.source.trackInfo(this.name).then(
       (info) => {
+        // An answer from a route the track has since left is not this track's info any more.
+        if (this.infoPromise !== p) return info;
         this.infoValue = info;
         this.refreshUpstream();
         return info;
       },
       (err: unknown) => {
         // Not cached: a later request may succeed (the publisher may add the track).
-        if (this.infoPromise === p) this.infoPromise = undefined;
+        if (this.infoPromise === p) {
+          this.infoPromise = undefined;
+          this.infoValue = undefined;
+        }
         this.maybeIdle();
         throw err;
       },
@@ -170,6 +175,8 @@ export class Track implements SubscriptionHost, PortHost {
     if (this.closed || source === this.source) return;
     const same = this.source.sameAs?.(source) === true;
     this.source = source;
+    // TRACK_INFO came from the old route's publisher: ask the new one.
+    if (!same || publisherChanged) this.relearnInfo();
     if (!this.live) return;
     if (same) {
       // The same upstream session under a new route (a peer whose own route changed): it switched
@@ -186,6 +193,19 @@ export class Track implements SubscriptionHost, PortHost {
     // A clean end from the old route no longer holds: the new one decides.
     this.endedAt = undefined;
     this.openUpstream(this.highest);
+  }
+
+  /**
+   * Forget TRACK_INFO learned from the previous route. With viewers it is asked again at once,
+   * and the old value stays until the answer replaces it (their latency window and priority keep
+   * working meanwhile); without, the next request asks the new route.
+   */
+  private relearnInfo(): void {
+    if (this.infoPromise === undefined) return;
+    this.infoPromise = undefined;
+    if (this.live) return void this.trackInfo().catch(() => undefined);
+    this.infoValue = undefined;
+    this.maybeIdle();
   }
 
   /** @internal a viewer updated its preferences. */
