@@ -45,17 +45,29 @@ const sessions: Session[] = [];
 const errors: string[] = [];
 let failed = 0;
 let closed = 0;
-let endpoint: QuicEndpoint | undefined;
+/**
+ * Client sockets, one per VIEWERS_PER_SOCKET viewers: real viewers come from many addresses, and a
+ * relay with [server] workers > 1 spreads flows over its SO_REUSEPORT sockets by address and port,
+ * so viewers all on one socket would all land on one worker.
+ */
+const endpoints: Array<Promise<QuicEndpoint>> = [];
+const VIEWERS_PER_SOCKET = 8;
+let dials = 0;
+
+function endpointFor(host: string): Promise<QuicEndpoint> {
+  const i = Math.floor(dials++ / VIEWERS_PER_SOCKET);
+  return (endpoints[i] ??= QuicEndpoint.bind({ host, port: 0, quic: QUIC, log: silentLogger() }));
+}
 
 async function dial(init: ViewersInit): Promise<Session> {
   const host = "127.0.0.1";
   switch (init.transport) {
     case "quic": {
-      endpoint ??= await QuicEndpoint.bind({ host, port: 0, quic: QUIC, log: silentLogger() });
+      const endpoint = await endpointFor(host);
       return endpoint.connect({ host, port: init.port, serverName: "localhost", alpns: ["moq-lite-05"], insecure: true });
     }
     case "wt": {
-      endpoint ??= await QuicEndpoint.bind({ host, port: 0, quic: QUIC, log: silentLogger() });
+      const endpoint = await endpointFor(host);
       return connectWebTransport(endpoint, { host, port: init.port, path: init.root, protocol: "moq-lite-05" });
     }
     case "ws": {
@@ -120,8 +132,7 @@ process.on("message", (m: { cmd: string; init?: ViewersInit }) => {
     case "exit":
       for (const s of sessions) s.close(0, "");
       setTimeout(() => process.exit(0), 100).unref();
-      if (endpoint !== undefined) endpoint.close().then(() => process.exit(0), () => process.exit(0));
-      else process.exit(0);
+      Promise.all(endpoints.map((e) => e.then((ep) => ep.close()))).then(() => process.exit(0), () => process.exit(0));
       break;
   }
 });

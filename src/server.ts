@@ -52,7 +52,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const counters = new ServerCounters();
   const trackCount = (): number => origin.list("").reduce((n, b) => n + b.trackCount, 0);
   const hop = randomHop();
-  // [server] workers > 1: UDP served by worker threads, whose numbers the operations views sum.
+  // [server] workers > 1: UDP served by worker processes, whose numbers the operations views sum.
   const workers = workerCount(config, log);
   const pool = workers > 1 ? new WorkerPool({ config, log, certs, origin, hop, newHop: randomHop }, workers) : undefined;
   const views = pool?.views;

@@ -55,11 +55,34 @@ export interface CpuSample {
   at: number;
 }
 
-/** A process's CPU time so far (seconds, user and kernel), from /proc/<pid>/stat. */
+/** `pid` and its descendants (a relay with [server] workers > 1 runs UDP in child processes). */
+function family(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const c of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, "utf8").split(" ")) if (c.trim() !== "") out.push(Number(c));
+    } catch {
+      // Gone meanwhile, or a kernel without CONFIG_PROC_CHILDREN: count what is readable.
+    }
+  }
+  return out;
+}
+
+/** CPU time so far (seconds, user and kernel) of a process and its descendants, from /proc/<pid>/stat. */
 export function cpuOf(pid: number): CpuSample {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return { user: Number(fields[11]) / TICK, system: Number(fields[12]) / TICK, at: performance.now() / 1000 };
+  let user = 0;
+  let system = 0;
+  for (const p of family(pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      user += Number(fields[11]) / TICK;
+      system += Number(fields[12]) / TICK;
+    } catch {
+      if (p === pid) throw new Error(`no process ${pid}`);
+    }
+  }
+  return { user, system, at: performance.now() / 1000 };
 }
 
 export interface CpuUse {
@@ -76,10 +99,18 @@ export function cpuBetween(a: CpuSample, b: CpuSample): CpuUse {
   return { cores: wall > 0 ? (user + sys) / wall : 0, kernel: user + sys > 0 ? sys / (user + sys) : 0 };
 }
 
-/** Resident set size in bytes, from /proc/<pid>/status. */
+/** Resident set size in bytes of a process and its descendants, from /proc/<pid>/status. */
 export function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
+  let total = 0;
+  for (const p of family(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+      total += m ? Number(m[1]) * 1024 : 0;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
 }
 
 /** The 1-minute load average and the core count: how busy the shared machine was. */

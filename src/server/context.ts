@@ -31,7 +31,7 @@ export interface RelayContext {
   readonly hop: bigint;
   /** The cluster (peers dialed and accepted), when [cluster] lists nodes. */
   readonly cluster?: Cluster;
-  /** With [server] workers > 1: the worker threads' sessions and numbers, summed. */
+  /** With [server] workers > 1: the worker processes' sessions and numbers, summed. */
   readonly workers?: WorkerViews;
   /** True once draining started: new sessions are refused. */
   draining: boolean;

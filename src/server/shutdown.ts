@@ -7,7 +7,7 @@ export interface Part {
   goaway?(): void;
   /** Stop taking new sessions on this listener and close its live ones. */
   stopSessions?(): void;
-  /** Resolves once the part's own sessions are gone (worker threads keep theirs). */
+  /** Resolves once the part's own sessions are gone (worker processes keep theirs). */
   whenEmpty?(): Promise<void>;
   /** Release the listener's sockets. */
   close(): Promise<void>;

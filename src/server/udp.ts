@@ -13,11 +13,11 @@ import { withBearer } from "../util/bearer.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import type { RelayContext } from "./context.js";
 
-/** What the UDP side uses of the relay's context (a worker thread builds its own, see src/workers). */
+/** What the UDP side uses of the relay's context (a worker process builds its own, see src/workers). */
 export type UdpContext = Pick<RelayContext, "config" | "log" | "authorize" | "accept"> & { readonly certs: Pick<CertStore, "current" | "onChange"> };
 
 export interface UdpOptions {
-  /** Bind with SO_REUSEPORT: one of several worker threads serving the port. */
+  /** Bind with SO_REUSEPORT: one of several worker processes serving the port. */
   reusePort?: boolean;
 }
 

@@ -1,16 +1,15 @@
-// The link between the main thread's relay core and a worker's: a moq-lite peer session, as
-// between two cluster relays, over a MessagePort. Each side announces its whole origin to the
-// other with hop lists, so the relay core's routing gives each thread one upstream subscription
+// The link between the main process's relay core and a worker's: a moq-lite peer session, as
+// between two cluster relays, over the worker's IPC channel. Each side announces its whole origin to the
+// other with hop lists, so the relay core's routing gives each worker one upstream subscription
 // per track, and a broadcast published on one worker reaches viewers on another through the main
-// thread (workers link in a star, never to each other, so no route is ever longer than two hops).
-import type { MessagePort } from "node:worker_threads";
+// process (workers link in a star, never to each other, so no route is ever longer than two hops).
 import type { Config } from "../config/types.js";
 import type { Origin } from "../relay/origin.js";
 import { LiteSession, type ClusterLink } from "../session/lite/session.js";
-import { PortSession } from "../transport/port/session.js";
+import { PortSession, type PortLike } from "../transport/port/session.js";
 import type { Logger } from "../util/log.js";
 
-/** The peer's routes go when the link does: a thread that is gone has nothing to linger for. */
+/** The peer's routes go when the link does: a worker that is gone has nothing to linger for. */
 class ThreadLink implements ClusterLink {
   readonly cost = 1;
   origin = 0n;
@@ -23,7 +22,7 @@ class ThreadLink implements ClusterLink {
 }
 
 export interface ThreadLinkOptions {
-  port: MessagePort;
+  port: PortLike;
   /** The worker's side opens even streams. */
   initiator: boolean;
   /** Who is at the other end ("main", "worker 1"), for logs. */

@@ -1,27 +1,24 @@
-// What the main thread and a UDP worker thread tell each other over the worker's parentPort. The
-// relay traffic itself (announcements, subscriptions, groups) runs on a separate MessagePort as a
-// moq-lite session (see link.ts); these are the control messages around it.
-import type { MessagePort } from "node:worker_threads";
+// What the main process and a UDP worker process tell each other over the worker's IPC channel,
+// beside the relay traffic itself (announcements, subscriptions, groups), which runs there as a
+// moq-lite session (see link.ts, ipc.ts).
 import type { Config } from "../config/types.js";
 import type { Certificate } from "../transport/tls/cert.js";
 
-/** Handed to a worker at start (workerData). */
+/** Handed to a worker at start (its first message). */
 export interface WorkerData {
   /** 0-based, shown as `worker` in its log lines and in /nodes. */
   index: number;
   config: Config;
-  /** The main thread's log format decision (a worker's stderr is never a terminal). */
+  /** The main process's log format decision. */
   pretty: boolean;
   cert: Certificate;
   /** The UDP port to bind (with SO_REUSEPORT). */
   port: number;
   /** This worker's origin id (moq-lite hop id). */
   hop: bigint;
-  /** The worker's end of its link to the main thread. */
-  link: MessagePort;
 }
 
-/** A worker's view, sent every STATS_INTERVAL ms and summed by the main thread. */
+/** A worker's view, sent every STATS_INTERVAL ms and summed by the main process. */
 export interface Snapshot {
   sessions: number;
   stats: Record<string, number>;
@@ -37,13 +34,14 @@ export const STATS_INTERVAL = 500;
 export const MAX_TRACKS = 200;
 
 export type ToWorker =
+  | { type: "init"; data: WorkerData }
   /** Draining: refuse new sessions, GOAWAY to the live ones. */
   | { type: "goaway" }
   /** Answer "empty" once no session is live. */
   | { type: "drain" }
   /** Close every live session. */
   | { type: "stop" }
-  /** Release the socket and everything else, answer "closed", and end the thread. */
+  /** Release the socket and everything else, answer "closed", and exit. */
   | { type: "close" }
   | { type: "reload"; config: Config }
   | { type: "cert"; cert: Certificate };

@@ -1,9 +1,12 @@
-// The main thread's side of `[server] workers = N`: N worker threads (worker.ts), each serving the
-// relay's UDP side on its own SO_REUSEPORT socket on the relay's port, each linked to the main
-// thread's relay core (link.ts). To the rest of the server the pool is the UDP part: drain, close,
-// reload and certificate changes reach every worker, and its views sum their numbers.
+// The main process's side of `[server] workers = N`: N worker processes (worker.ts), each serving
+// the relay's UDP side on its own SO_REUSEPORT socket on the relay's port, each linked to the main
+// process's relay core (link.ts) over its IPC channel. To the rest of the server the pool is the
+// UDP part: drain, close, reload and certificate changes reach every worker, and its views sum
+// their numbers. Workers are processes rather than threads because the QUIC binding is not safe
+// in several threads of one process (see worker.ts).
+import { fork, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { MessageChannel, Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import type { Config } from "../config/types.js";
 import type { Origin } from "../relay/origin.js";
 import type { LiteSession } from "../session/lite/session.js";
@@ -12,6 +15,7 @@ import type { CertStore } from "../transport/tls/cert.js";
 import { loadNative } from "../transport/quic/native.js";
 import { detach } from "../util/async.js";
 import type { Logger } from "../util/log.js";
+import { IpcChannel, ofChild } from "./ipc.js";
 import { startThreadLink } from "./link.js";
 import type { FromWorker, ToWorker, WorkerData } from "./messages.js";
 import { WorkerViews } from "./views.js";
@@ -39,7 +43,8 @@ export function workerCount(config: Config, log: Logger): number {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: ChildProcess;
+  ipc: IpcChannel<FromWorker, ToWorker>;
   link: LiteSession;
   /** Resolvers waiting for this worker's reply of a kind ("ready", "empty", "closed"). */
   waiting: Map<FromWorker["type"], Array<(m: FromWorker) => void>>;
@@ -51,7 +56,7 @@ export interface PoolEnv {
   log: Logger;
   certs: CertStore;
   origin: Origin;
-  /** The main thread's origin id; each worker gets its own. */
+  /** The main process's origin id; each worker gets its own. */
   hop: bigint;
   newHop(): bigint;
 }
@@ -81,7 +86,7 @@ export class WorkerPool implements Part {
       this.serving = first.serving && rest.every((r) => r.serving);
       this.port = first.port;
       this.unwatchCert = this.env.certs.onChange((cert) => this.broadcast({ type: "cert", cert }));
-      log.info({ workers: this.count, port: first.port }, "UDP served by worker threads (SO_REUSEPORT)");
+      log.info({ workers: this.count, port: first.port }, "UDP served by worker processes (SO_REUSEPORT)");
       return this;
     } catch (err) {
       await this.close();
@@ -91,34 +96,33 @@ export class WorkerPool implements Part {
 
   private spawn(index: number, port: number): Promise<{ port: number; serving: boolean }> {
     const { config, log, certs, origin, hop } = this.env;
-    const channel = new MessageChannel();
     const pretty = config.log.format === "pretty" || (config.log.format === "auto" && process.stderr.isTTY === true);
-    const data: WorkerData = { index, config, pretty, cert: certs.current, port, hop: this.env.newHop(), link: channel.port2 };
-    // Under tsx (tests, `npm run dev`) this module is TypeScript, and so is its sibling.
-    const entry = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
-    const worker = new Worker(entry, { workerData: data, transferList: [channel.port2] });
-    const link = startThreadLink({ port: channel.port1, initiator: false, remote: `worker ${index}`, origin, config, hop, log });
-    const slot: Slot = { worker, link, waiting: new Map(), exited: false };
+    const data: WorkerData = { index, config, pretty, cert: certs.current, port, hop: this.env.newHop() };
+    // Under tsx (tests, `npm run dev`) this module is TypeScript, and so is its sibling; the
+    // child gets this process's node options (--import tsx among them).
+    const entry = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url));
+    const worker = fork(entry, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const ipc = new IpcChannel<FromWorker, ToWorker>(ofChild(worker));
+    const link = startThreadLink({ port: ipc.link, initiator: false, remote: `worker ${index}`, origin, config, hop, log });
+    const slot: Slot = { worker, ipc, link, waiting: new Map(), exited: false };
     this.slots[index] = slot;
     detach(link.run(), (err) => log.error({ err, worker: index }, "link to a worker failed"));
-    worker.on("message", (m: FromWorker) => {
+    ipc.onControl((m) => {
       if (m.type === "stats") this.views.snapshots[index] = m.snapshot;
       for (const fn of slot.waiting.get(m.type)?.splice(0) ?? []) fn(m);
     });
-    worker.on("error", (err) => {
-      // A throw that escaped a worker is a relay bug, as on the main thread: exit so a supervisor
-      // restarts the relay in a known state.
-      log.fatal({ err, worker: index }, "relay bug in a worker thread: exiting");
-      process.exit(70);
-    });
-    worker.on("exit", (code) => {
+    worker.on("error", (err) => log.error({ err, worker: index }, "UDP worker process error"));
+    worker.on("exit", (code, signal) => {
       slot.exited = true;
       for (const list of slot.waiting.values()) for (const fn of list.splice(0)) fn({ type: "closed" });
       if (!this.closing) {
-        log.fatal({ worker: index, code }, "a UDP worker thread ended: exiting");
+        // A worker that died took its socket and sessions: exit so a supervisor restarts the
+        // relay in a known state (as for a bug on the main process).
+        log.fatal({ worker: index, code, signal }, "a UDP worker process ended: exiting");
         process.exit(70);
       }
     });
+    ipc.send({ type: "init", data });
     return this.reply(slot, ["ready", "failed"], START_TIMEOUT).then((m) => {
       if (m.type === "ready") return { port: m.port, serving: m.serving };
       if (m.type === "failed") throw Object.assign(new Error(m.message), { code: m.code, address: m.address, port: m.port, syscall: m.syscall });
@@ -149,10 +153,10 @@ export class WorkerPool implements Part {
   }
 
   private broadcast(m: ToWorker): void {
-    for (const s of this.slots) if (s !== undefined && !s.exited) s.worker.postMessage(m);
+    for (const s of this.slots) if (s !== undefined && !s.exited) s.ipc.send(m);
   }
 
-  /** Apply a reloaded config's live keys in every worker (the main thread logs the outcome). */
+  /** Apply a reloaded config's live keys in every worker (the main process logs the outcome). */
   reload(next: Config): void {
     this.broadcast({ type: "reload", config: next });
   }
@@ -185,7 +189,11 @@ export class WorkerPool implements Part {
     for (const s of this.slots) {
       if (s === undefined) continue;
       s.link.close(0, "relay shutting down");
-      if (!s.exited) await s.worker.terminate();
+      if (!s.exited) {
+        const gone = new Promise((r) => s.worker.once("exit", r));
+        s.worker.kill("SIGKILL");
+        await gone;
+      }
     }
   }
 }

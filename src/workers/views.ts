@@ -1,6 +1,6 @@
-// The main thread's operations views over all threads: RelayStats and ServerCounters that read,
-// whenever the exporter reads them, the main thread's own numbers plus the latest snapshot of each
-// worker (at most STATS_INTERVAL old). Sums: a broadcast carried from one thread to another is
+// The main process's operations views over all workers: RelayStats and ServerCounters that read,
+// whenever the exporter reads them, the main process's own numbers plus the latest snapshot of each
+// worker (at most STATS_INTERVAL old). Sums: a broadcast carried from one worker to another is
 // counted in each, as two cluster relays would each count it.
 import { RelayStats } from "../relay/stats.js";
 import { ServerCounters } from "../server/counters.js";
@@ -20,7 +20,7 @@ export class WorkerViews {
     return n;
   }
 
-  /** Live sessions on the worker threads. */
+  /** Live sessions on the workers. */
   sessions(): number {
     let n = 0;
     for (const s of this.snapshots) n += s?.sessions ?? 0;

@@ -1,9 +1,9 @@
-// A UDP worker thread: the relay's UDP side (WebTransport over HTTP/3, raw QUIC) on its own socket
+// A UDP worker process: the relay's UDP side (WebTransport over HTTP/3, raw QUIC) on its own socket
 // bound to the relay's port with SO_REUSEPORT, its own relay core, and a moq-lite link to the main
-// thread's (link.ts). Admission, auth and session bookkeeping are this thread's own; the main
-// thread drives drain, reload and certificate changes with the messages in messages.ts and sums
-// the snapshots this thread sends it.
-import { parentPort, workerData } from "node:worker_threads";
+// process's (link.ts) over the IPC channel. Admission, auth and session bookkeeping are its own;
+// the main process drives drain, reload and certificate changes with the messages in messages.ts
+// and sums the snapshots this one sends. A process, not a worker thread: the QUIC binding
+// (napi-rs 2.10) keeps process-global state that crashes V8 once two threads use it.
 import "../util/node20.js";
 import { Authenticator } from "../auth/authorize.js";
 import { Origin } from "../relay/origin.js";
@@ -17,11 +17,12 @@ import { SessionRegistry } from "../server/sessions.js";
 import { startUdp, type UdpContext, type UdpSide } from "../server/udp.js";
 import type { Certificate } from "../transport/tls/cert.js";
 import { detach } from "../util/async.js";
-import { createLogger, silentLogger } from "../util/log.js";
+import { createLogger, silentLogger, type Logger } from "../util/log.js";
+import { IpcChannel, ofProcess } from "./ipc.js";
 import { startThreadLink } from "./link.js";
 import { COUNTER_MAPS, MAX_TRACKS, STATS_INTERVAL, type FromWorker, type Snapshot, type ToWorker, type WorkerData } from "./messages.js";
 
-/** The certificate the main thread holds, and its changes (rotation, renewal) as they arrive. */
+/** The certificate the main process holds, and its changes (rotation, renewal) as they arrive. */
 class WorkerCerts {
   private readonly listeners = new Set<(c: Certificate) => void>();
   constructor(public current: Certificate) {}
@@ -29,7 +30,7 @@ class WorkerCerts {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
-  /** Certificate files are re-read by the main thread, which sends the result. */
+  /** Certificate files are re-read by the main process, which sends the result. */
   rotate(): Promise<Certificate> {
     return Promise.resolve(this.current);
   }
@@ -39,94 +40,120 @@ class WorkerCerts {
   }
 }
 
-const port = parentPort;
-if (port === null) throw new Error("src/workers/worker.ts runs as a worker thread only");
-const post = (m: FromWorker): void => port.postMessage(m);
-const data = workerData as WorkerData;
-const { config } = data;
-const log = createLogger({ ...config.log, format: data.pretty ? "pretty" : "json" }).child({ worker: data.index });
-const certs = new WorkerCerts(data.cert);
-const auth = new Authenticator(config.auth, log);
-const origin = new Origin(config);
-const admission = new Admission(() => config.limits);
-const sessions = new SessionRegistry(admission);
-const counters = new ServerCounters();
-const partial = { config, log, certs, auth, origin, admission, sessions, counters, hop: data.hop, cluster: undefined, draining: false };
-const ctx: UdpContext & Pick<RelayContext, "draining"> = Object.assign(partial, {
-  authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
-  accept: makeAccept(partial),
-});
-const link = startThreadLink({ port: data.link, initiator: true, remote: "main", origin, config, hop: data.hop, log });
-detach(link.run(), (err) => log.error({ err }, "link to the main thread failed"));
+if (process.send === undefined) throw new Error("src/workers/worker.ts runs as a child process of the relay only");
+const ipc = new IpcChannel<ToWorker, FromWorker>(ofProcess());
+// Signals are the main process's to act on (a terminal's Ctrl-C or systemd's control-group kill
+// reach every process): a worker drains when the main process tells it to, and ends with it.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => undefined);
+process.on("disconnect", () => process.exit(0));
 
-function snapshot(): Snapshot {
-  const stats: Record<string, number> = {};
-  for (const [k, v] of Object.entries(origin.stats)) if (typeof v === "number") stats[k] = v;
-  stats.trackCount = origin.list("").reduce((n, b) => n + b.trackCount, 0);
-  const c = {} as Snapshot["counters"];
-  for (const m of COUNTER_MAPS) c[m] = [...counters[m]];
-  const tracks: Snapshot["tracks"] = [];
-  for (const b of origin.all()) {
-    b.forEachTrack((t) => {
-      if (t.hasUpstream && tracks.length < MAX_TRACKS) tracks.push({ broadcast: b.path, track: t.name, viewers: t.viewerCount });
-    });
-  }
-  return { sessions: sessions.size, stats, counters: c, tracks };
+function run(data: WorkerData): void {
+  const { config } = data;
+  const log = createLogger({ ...config.log, format: data.pretty ? "pretty" : "json" }).child({ worker: data.index });
+  const last = (kind: string) => (err: unknown): void => {
+    log.fatal({ err: err instanceof Error ? err : new Error(String(err)), kind }, "relay bug in a UDP worker: exiting");
+    process.exit(70);
+  };
+  process.on("unhandledRejection", last("unhandledRejection"));
+  process.on("uncaughtException", last("uncaughtException"));
+  const certs = new WorkerCerts(data.cert);
+  const auth = new Authenticator(config.auth, log);
+  const origin = new Origin(config);
+  const admission = new Admission(() => config.limits);
+  const sessions = new SessionRegistry(admission);
+  const counters = new ServerCounters();
+  const partial = { config, log, certs, auth, origin, admission, sessions, counters, hop: data.hop, cluster: undefined, draining: false };
+  const ctx: UdpContext & Pick<RelayContext, "draining"> = Object.assign(partial, {
+    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
+    accept: makeAccept(partial),
+  });
+  const link = startThreadLink({ port: ipc.link, initiator: true, remote: "main", origin, config, hop: data.hop, log });
+  detach(link.run(), (err) => log.error({ err }, "link to the main process failed"));
+
+  const snapshot = (): Snapshot => {
+    const stats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(origin.stats)) if (typeof v === "number") stats[k] = v;
+    stats.trackCount = origin.list("").reduce((n, b) => n + b.trackCount, 0);
+    const c = {} as Snapshot["counters"];
+    for (const m of COUNTER_MAPS) c[m] = [...counters[m]];
+    const tracks: Snapshot["tracks"] = [];
+    for (const b of origin.all()) {
+      b.forEachTrack((t) => {
+        if (t.hasUpstream && tracks.length < MAX_TRACKS) tracks.push({ broadcast: b.path, track: t.name, viewers: t.viewerCount });
+      });
+    }
+    return { sessions: sessions.size, stats, counters: c, tracks };
+  };
+
+  let udp: UdpSide | undefined;
+  const timer = setInterval(() => ipc.send({ type: "stats", snapshot: snapshot() }), STATS_INTERVAL);
+
+  const close = async (): Promise<void> => {
+    clearInterval(timer);
+    await udp?.close();
+    link.close(0, "relay shutting down");
+    origin.close();
+    auth.close();
+    ipc.send({ type: "closed" });
+    // Out once the IPC queue is flushed; the main process kills what lingers.
+    setTimeout(() => process.exit(0), 100).unref();
+  };
+
+  ipc.onControl((m) => handle(m, { ctx, sessions, udp: () => udp, close, log, reload: (next) => reloadConfig({ config, log: silentLogger(), certs, auth, origin }, next).then(() => void (log.level = config.log.level)), certs }));
+
+  const start = async (): Promise<void> => {
+    await auth.start();
+    udp = await startUdp(ctx, data.port, { reusePort: true });
+    ipc.send({ type: "stats", snapshot: snapshot() });
+    ipc.send({ type: "ready", port: udp.port ?? data.port, serving: udp.serving });
+  };
+  start().catch((err: unknown) => {
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    ipc.send({ type: "failed", message: err instanceof Error ? err.message : String(err), code: e.code, address: e.address, port: e.port, syscall: e.syscall });
+  });
 }
 
-let udp: UdpSide | undefined;
-const stats = setInterval(() => post({ type: "stats", snapshot: snapshot() }), STATS_INTERVAL);
-
-async function close(): Promise<void> {
-  clearInterval(stats);
-  await udp?.close();
-  link.close(0, "relay shutting down");
-  origin.close();
-  auth.close();
-  post({ type: "closed" });
-  port?.close();
+interface Handles {
+  ctx: Pick<RelayContext, "draining">;
+  sessions: SessionRegistry;
+  udp(): UdpSide | undefined;
+  close(): Promise<void>;
+  reload(next: WorkerData["config"]): Promise<void>;
+  certs: WorkerCerts;
+  log: Logger;
 }
 
-port.on("message", (m: ToWorker) => {
+function handle(m: ToWorker, h: Handles): void {
   switch (m.type) {
+    case "init":
+      break;
     case "goaway":
-      ctx.draining = true;
-      sessions.goawayAll();
-      udp?.goaway?.();
+      h.ctx.draining = true;
+      h.sessions.goawayAll();
+      h.udp()?.goaway?.();
       break;
     case "drain":
       detach(
-        sessions.whenEmpty().then(() => post({ type: "empty" })),
+        h.sessions.whenEmpty().then(() => ipc.send({ type: "empty" })),
         () => undefined,
       );
       break;
     case "stop":
-      sessions.closeAll(0, "relay shutting down");
+      h.sessions.closeAll(0, "relay shutting down");
       break;
     case "close":
-      detach(close(), (err) => log.error({ err }, "worker shutdown failed"));
+      detach(h.close(), (err) => h.log.error({ err }, "worker shutdown failed"));
       break;
     case "reload":
-      // The main thread logs what changed; here the same live keys are applied quietly.
-      detach(
-        reloadConfig({ config, log: silentLogger(), certs, auth, origin }, m.config).then(() => (log.level = config.log.level)),
-        (err) => log.error({ err }, "worker reload failed"),
-      );
+      // The main process logs what changed; here the same live keys are applied quietly.
+      detach(h.reload(m.config), (err) => h.log.error({ err }, "worker reload failed"));
       break;
     case "cert":
-      certs.set(m.cert);
+      h.certs.set(m.cert);
       break;
   }
-});
-
-async function start(): Promise<void> {
-  await auth.start();
-  udp = await startUdp(ctx, data.port, { reusePort: true });
-  post({ type: "stats", snapshot: snapshot() });
-  post({ type: "ready", port: udp.port ?? data.port, serving: udp.serving });
 }
 
-start().catch((err: unknown) => {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  post({ type: "failed", message: err instanceof Error ? err.message : String(err), code: e.code, address: e.address, port: e.port, syscall: e.syscall });
+ipc.onControl((m) => {
+  if (m.type === "init") run(m.data);
 });

@@ -5,13 +5,13 @@
 import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import { test } from "node:test";
-import { PortSession, STREAM_WINDOW } from "../../src/transport/port/session.js";
+import { fromMessagePort, PortSession, STREAM_WINDOW } from "../../src/transport/port/session.js";
 import type { RecvStream } from "../../src/transport/session.js";
 
 function pair(maxStreams = 100): { a: PortSession; b: PortSession } {
   const ch = new MessageChannel();
-  const a = new PortSession(ch.port1, { initiator: true, remote: "b", protocol: "moq-lite-05", maxStreams });
-  const b = new PortSession(ch.port2, { initiator: false, remote: "a", protocol: "moq-lite-05", maxStreams });
+  const a = new PortSession(fromMessagePort(ch.port1), { initiator: true, remote: "b", protocol: "moq-lite-05", maxStreams });
+  const b = new PortSession(fromMessagePort(ch.port2), { initiator: false, remote: "a", protocol: "moq-lite-05", maxStreams });
   return { a, b };
 }
 

@@ -54,7 +54,7 @@ test("workers = 2: one broadcast, viewers on both workers, byte-identical frames
   const viewers: Viewer[] = [];
   let pub: Publisher | undefined;
   try {
-    assert.match(relay.stderr(), /"workers":2,"port":\d+,"msg":"UDP served by worker threads/);
+    assert.match(relay.stderr(), /"workers":2,"port":\d+,"msg":"UDP served by worker processes/);
     assert.equal((await nodes(relay)).workers.length, 2);
 
     pub = new Publisher(await dialWt(relay.port, "/anon"), "w");
@@ -138,7 +138,7 @@ test("workers = 2 on Node < 22.12: accepted, one worker, said once", { skip: MUL
   try {
     const lines = relay.stderr().split("\n").filter((l) => l.includes("server.workers needs Node >= 22.12"));
     assert.equal(lines.length, 1, relay.stderr());
-    assert.doesNotMatch(relay.stderr(), /UDP served by worker threads/);
+    assert.doesNotMatch(relay.stderr(), /UDP served by worker processes/);
     const v = new Viewer(await dialWt(relay.port, "/anon"), "w", "video");
     await waitFor("the session to be logged", 10_000, () => (relay.stderr().includes('"session opened"') ? true : undefined));
     await v.close();

@@ -1,10 +1,10 @@
-// A Session (src/transport/session.ts) over a MessagePort: the in-process link between the main
-// thread and a worker thread. Streams are numbered as in QUIC (bit 0: who opened it, bit 1: uni),
+// A Session (src/transport/session.ts) over a message channel between two JavaScript contexts: a
+// MessagePort, or a child process's IPC channel (src/workers/ipc.ts). Streams are numbered as in QUIC (bit 0: who opened it, bit 1: uni),
 // a peer learns of a stream from its first operation, and every operation of one event-loop turn
 // goes out as one message: a Float64Array of 4-number operations plus one ArrayBuffer holding the
-// turn's payload bytes. Both are transferred, not cloned, so the bytes are copied once (into that
-// buffer, since the chunks written may be shared with other viewers) and the receiver hands out
-// views of it. Flow control is per stream: the sender posts at most a window of unread bytes, the
+// turn's payload bytes. The chunks written may be shared with other viewers, so they are copied
+// once into that buffer; a MessagePort then transfers it (no further copy), an IPC channel
+// serializes it; the receiver hands out views of what arrived. Flow control is per stream: the sender posts at most a window of unread bytes, the
 // receiver returns credit as it delivers, and a paused receiver returns none.
 import type { MessagePort } from "node:worker_threads";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
@@ -23,11 +23,30 @@ const enum Op {
 }
 
 /** One message on the port. */
-interface Wire {
+export interface Wire {
   /** Operations, 4 numbers each: kind, stream id, a, b (data: offset and length in `buf`). */
   ops?: Float64Array;
   buf?: ArrayBuffer;
   close?: { code: number; reason: string };
+}
+
+/** What the session needs of a channel; `fromMessagePort` adapts a MessagePort. */
+export interface PortLike {
+  /** Send `m`; `transfer` lists buffers the receiver may take over (a channel may copy them instead). */
+  postMessage(m: Wire, transfer: ArrayBuffer[]): void;
+  onMessage(fn: (m: Wire) => void): void;
+  /** The other end is gone. */
+  onClose(fn: () => void): void;
+  close(): void;
+}
+
+export function fromMessagePort(port: MessagePort): PortLike {
+  return {
+    postMessage: (m, transfer) => port.postMessage(m, transfer),
+    onMessage: (fn) => void port.on("message", fn),
+    onClose: (fn) => void port.on("close", fn),
+    close: () => port.close(),
+  };
 }
 
 export interface PortSessionOptions {
@@ -75,7 +94,7 @@ export class PortSession implements Session, PortHost {
   private scheduled = false;
 
   constructor(
-    private readonly port: MessagePort,
+    private readonly port: PortLike,
     private readonly opts: PortSessionOptions,
   ) {
     this.protocol = opts.protocol;
@@ -86,8 +105,8 @@ export class PortSession implements Session, PortHost {
     this.peerBidi = opts.initiator ? 1 : 0;
     this.peerUni = opts.initiator ? 3 : 2;
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    port.on("message", (m: Wire) => this.receive(m));
-    port.on("close", () => this.shutdown({ code: 0, reason: "the other thread is gone", remote: true }));
+    port.onMessage((m) => this.receive(m));
+    port.onClose(() => this.shutdown({ code: 0, reason: "the other end is gone", remote: true }));
   }
 
   get isClosed(): boolean {
@@ -126,7 +145,7 @@ export class PortSession implements Session, PortHost {
   close(code: number, reason: string): void {
     if (this.closeInfo !== undefined) return;
     try {
-      this.port.postMessage({ close: { code, reason } } satisfies Wire);
+      this.port.postMessage({ close: { code, reason } }, []);
     } catch {
       // The port is already gone; the local close below is all there is to do.
     }
