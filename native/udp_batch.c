@@ -1,14 +1,20 @@
 /*
- * Optional helper for the relay's QUIC send path: hand a connection's packets to the kernel in
- * one sendmmsg(2) call, with runs of equal-size packets as one UDP GSO send (UDP_SEGMENT), on the
- * file descriptor of node:dgram's own socket. Built at install time by native/build.mjs; without
- * it the relay sends each packet through node:dgram.
+ * Optional helper for the relay's QUIC socket path: hand a connection's packets to the kernel in
+ * one sendmmsg(2) call, with runs of equal-size packets as one UDP GSO send (UDP_SEGMENT), and
+ * read queued datagrams with one recvmmsg(2), on the file descriptor of node:dgram's own socket.
+ * Built at install time by native/build.mjs; without it the relay sends and receives each packet
+ * through node:dgram.
  *
  *   sendBatch(fd, buf, lengths, count, addr, gso) -> packets sent (>= 0) or -errno
  *     buf      packets at consecutive offsets; lengths[i] is packet i's size
  *     addr     a sockaddr from makeAddr()
  *     gso      1 to use UDP_SEGMENT for runs of equal-size packets, 0 for plain sendmmsg
  *   makeAddr(host, port, v6socket) -> Buffer (sockaddr_in or sockaddr_in6), or throws
+ *   recvBatch(fd, buf, slot, count, lengths, addrs) -> datagrams read (>= 0) or -errno
+ *     buf      datagram i lands at i * slot, at most slot bytes
+ *     lengths  lengths[i] = datagram i's size, 0 when it was longer than slot (truncated: drop it)
+ *     addrs    the sender of datagram i as a raw sockaddr (in or in6) at i * ADDR_SLOT (28) bytes
+ *   Non-blocking: -EAGAIN when nothing is queued.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -161,11 +167,59 @@ static napi_value make_addr(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#define ADDR_SLOT 28 /* sizeof(struct sockaddr_in6) */
+
+static napi_value recv_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "recvBatch: 6 arguments");
+  int32_t fd, slot, count;
+  void *buf, *addrs, *lens_data;
+  size_t buflen, addrslen, nlens, lens_off;
+  napi_typedarray_type type;
+  napi_value ab;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) return fail(env, "fd");
+  if (napi_get_buffer_info(env, argv[1], &buf, &buflen) != napi_ok) return fail(env, "buf");
+  if (napi_get_value_int32(env, argv[2], &slot) != napi_ok || slot <= 0) return fail(env, "slot");
+  if (napi_get_value_int32(env, argv[3], &count) != napi_ok || count < 0) return fail(env, "count");
+  if (napi_get_typedarray_info(env, argv[4], &type, &nlens, &lens_data, &ab, &lens_off) != napi_ok || type != napi_uint32_array) return fail(env, "lengths");
+  if (napi_get_buffer_info(env, argv[5], &addrs, &addrslen) != napi_ok) return fail(env, "addrs");
+  if (count > MAX_MSGS) count = MAX_MSGS;
+  if ((size_t)count > nlens || (size_t)count * (size_t)slot > buflen || (size_t)count * ADDR_SLOT > addrslen) return fail(env, "buffers too small for count");
+  uint32_t *lens = (uint32_t *)lens_data;
+
+  struct mmsghdr msgs[MAX_MSGS];
+  struct iovec iovs[MAX_MSGS];
+  memset(msgs, 0, sizeof(msgs[0]) * (size_t)count);
+  for (int i = 0; i < count; i++) {
+    iovs[i].iov_base = (char *)buf + (size_t)i * (size_t)slot;
+    iovs[i].iov_len = (size_t)slot;
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = (char *)addrs + (size_t)i * ADDR_SLOT;
+    msgs[i].msg_hdr.msg_namelen = ADDR_SLOT;
+  }
+  int r;
+  do {
+    r = recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL);
+  } while (r < 0 && errno == EINTR);
+  napi_value v;
+  if (r < 0) {
+    napi_create_int32(env, -errno, &v);
+    return v;
+  }
+  for (int i = 0; i < r; i++) lens[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+  napi_create_int32(env, r, &v);
+  return v;
+}
+
 NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "sendBatch", NAPI_AUTO_LENGTH, send_batch, NULL, &f);
   napi_set_named_property(env, exports, "sendBatch", f);
   napi_create_function(env, "makeAddr", NAPI_AUTO_LENGTH, make_addr, NULL, &f);
   napi_set_named_property(env, exports, "makeAddr", f);
+  napi_create_function(env, "recvBatch", NAPI_AUTO_LENGTH, recv_batch, NULL, &f);
+  napi_set_named_property(env, exports, "recvBatch", f);
   return exports;
 }

@@ -48,6 +48,7 @@ export class QuicConnection implements Session, StreamHost, Flushable {
   private scheduled = false;
   private readonly pendingStops = new Map<number, number>();
   private readonly deadline: Deadline;
+  private recvInfo: { from: HostPort; to: HostPort } | undefined;
   /** Packets arrived (or a paused stream resumed) since streams were last read. */
   private readDue = true;
   /** Every pending stream was refused by quiche (no credit) in the last write pass. */
@@ -114,7 +115,9 @@ export class QuicConnection implements Session, StreamHost, Flushable {
   input(packet: Uint8Array, from: HostPort, to: HostPort): void {
     if (this.finished) return;
     try {
-      this.conn.recv(packet, { from, to });
+      // The receive path hands the same address object for every datagram from a known peer.
+      if (this.recvInfo?.from !== from || this.recvInfo.to !== to) this.recvInfo = { from, to };
+      this.conn.recv(packet, this.recvInfo);
     } catch {
       // quiche already decided what to do (close, ignore); the flush sends it.
     }

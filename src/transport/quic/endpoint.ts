@@ -13,6 +13,7 @@ import type { Logger } from "../../util/log.js";
 import { CID_LEN, DEFAULT_ADMISSION, QuicGate, type Admitted, type LongHeader, type QuicAdmission } from "./admission.js";
 import { QuicConnection, type PacketSink } from "./connection.js";
 import { loadBatchAddon, UdpSender } from "./udp-batch.js";
+import { UdpReceiver } from "./udp-recv.js";
 import { loadNative, type HostPort, type Native, type NativeConfig, type NativeConnection } from "./native.js";
 import { resetTokenBig } from "./stateless.js";
 
@@ -31,6 +32,8 @@ export interface QuicEndpointOptions {
   log: Logger;
   /** Use the native batch-send helper when it was built (default); false forces node:dgram. */
   batchSend?: boolean;
+  /** Read queued datagrams with the helper's recvmmsg when it was built (default); false: node:dgram only. */
+  batchRecv?: boolean;
   /** SO_REUSEPORT (Node >= 22.12): several worker threads bind the same port, the kernel keeps each flow on one. */
   reusePort?: boolean;
 }
@@ -61,6 +64,8 @@ export class QuicEndpoint implements PacketSink {
   private local!: HostPort;
   /** The UDP send path every connection of this endpoint flushes into (set once bound). */
   udp!: UdpSender;
+  /** The UDP receive path (set once bound). */
+  udpIn!: UdpReceiver;
   private readonly gate: QuicGate;
 
   private constructor(
@@ -95,7 +100,8 @@ export class QuicEndpoint implements PacketSink {
     }
     ep.tuneBuffers();
     if (opts.alpns !== undefined && opts.cert !== undefined) ep.setCertificate(opts.cert.certPem, opts.cert.keyPem);
-    socket.on("message", (msg, rinfo) => ep.receive(msg, { host: rinfo.address, port: rinfo.port }));
+    ep.udpIn = new UdpReceiver(socket, opts.batchRecv === false ? null : loadBatchAddon(), (msg, from) => ep.receive(msg, from));
+    socket.on("message", ep.udpIn.onMessage);
     socket.on("error", (err) => opts.log.warn({ err }, "udp socket error"));
     return ep;
   }
@@ -168,6 +174,12 @@ export class QuicEndpoint implements PacketSink {
   }
 
   private receive(data: Buffer, from: HostPort): void {
+    // A short-header (1-RTT) packet, nearly all traffic, starts with our own id after one byte:
+    // route it without quiche's header parser, which builds a native object per packet.
+    if ((data[0] & 0x80) === 0 && data.byteLength > CID_LEN) {
+      const conn = this.routes.get(data.toString("hex", 1, 1 + CID_LEN));
+      if (conn !== undefined) return conn.input(data, from, this.local);
+    }
     let header;
     try {
       header = this.native.Header.fromSlice(data, CID_LEN);

@@ -7,9 +7,11 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { HostPort } from "./native.js";
 
-interface BatchAddon {
+export interface BatchAddon {
   sendBatch(fd: number, buf: Buffer, lengths: Uint32Array, count: number, addr: Buffer, gso: number): number;
   makeAddr(host: string, port: number, v6socket: boolean): Buffer;
+  /** Absent from a helper built before receives were batched (then node:dgram receives alone). */
+  recvBatch?(fd: number, buf: Buffer, slot: number, count: number, lengths: Uint32Array, addrs: Buffer): number;
 }
 
 let addon: BatchAddon | null | undefined;
@@ -34,7 +36,7 @@ export const MAX_PACKET = 1500;
 const EAGAIN = -11;
 
 /** node:dgram keeps its handle behind a private symbol; `_handle` is deprecated (DEP0112). */
-function socketFd(socket: Socket): number | undefined {
+export function socketFd(socket: Socket): number | undefined {
   for (const sym of Object.getOwnPropertySymbols(socket)) {
     const state = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[sym];
     const fd = state?.handle?.fd;
