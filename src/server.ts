@@ -113,7 +113,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     context: ctx,
     async reload(next) {
       const result = await reloadConfig(ctx, next);
-      pool?.reload(next);
+      await pool?.reload(next);
       return result;
     },
     async close(): Promise<void> {

@@ -51,4 +51,5 @@ export type FromWorker =
   | { type: "failed"; message: string; code?: string; address?: string; port?: number; syscall?: string }
   | { type: "stats"; snapshot: Snapshot }
   | { type: "empty" }
+  | { type: "reloaded" }
   | { type: "closed" };

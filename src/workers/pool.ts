@@ -157,8 +157,16 @@ export class WorkerPool implements Part {
   }
 
   /** Apply a reloaded config's live keys in every worker (the main process logs the outcome). */
-  reload(next: Config): void {
+  async reload(next: Config): Promise<void> {
+    const live = this.slots.filter((s) => s !== undefined && !s.exited);
+    const waits = live.map((s) => this.reply(s, ["reloaded"], START_TIMEOUT));
     this.broadcast({ type: "reload", config: next });
+    try {
+      await Promise.all(waits);
+      this.env.log.info({ workers: live.length }, "configuration reloaded in every UDP worker");
+    } catch (err) {
+      this.env.log.error({ err }, "a UDP worker did not confirm the reload");
+    }
   }
 
   // --- Part: drain and shutdown -------------------------------------------------------------------

@@ -146,7 +146,10 @@ function handle(m: ToWorker, h: Handles): void {
       break;
     case "reload":
       // The main process logs what changed; here the same live keys are applied quietly.
-      detach(h.reload(m.config), (err) => h.log.error({ err }, "worker reload failed"));
+      detach(
+        h.reload(m.config).finally(() => ipc.send({ type: "reloaded" })),
+        (err) => h.log.error({ err }, "worker reload failed"),
+      );
       break;
     case "cert":
       h.certs.set(m.cert);

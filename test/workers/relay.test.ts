@@ -6,6 +6,9 @@
 // drains every worker and exits 0. On Node < 22.12 the relay runs one worker and says so once.
 import "../util/polyfill.js";
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { hasReusePort } from "../../src/workers/pool.js";
 import { startChildRelay, type ChildRelay } from "../util/child-relay.js";
@@ -128,6 +131,51 @@ test("workers = 2: one broadcast, viewers on both workers, byte-identical frames
     assert.match(relay.stderr(), /"msg":"stopped"/);
   } finally {
     await pub?.close();
+    for (const v of viewers) await v.close();
+    await relay.kill();
+  }
+});
+
+test("workers = 2: /metrics sums the workers' sessions; SIGHUP reaches every worker", { skip: skipMulti, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "moq-workers-"));
+  const file = join(dir, "relay.toml");
+  const toml = (pub: string): string => `[server]\nworkers = 2\n[tls]\ngenerate = ["localhost", "127.0.0.1"]\n[auth]\npublic = "${pub}"\n`;
+  writeFileSync(file, toml("anon"));
+  const relay = await startChildRelay([file]);
+  const viewers: Viewer[] = [];
+  try {
+    const on = new Set<number>();
+    for (let i = 0; i < 40 && on.size < 2; i++) {
+      const v = new Viewer(await dialWt(relay.port, "/anon"), "x", "video");
+      viewers.push(v);
+      on.add(await waitFor("a viewer's session to be logged", 10_000, () => workerOf(relay, v.dial.local)));
+    }
+    assert.equal(on.size, 2, "sessions on both workers");
+    const live = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${relay.port}/metrics`)).text();
+      let n = 0;
+      for (const m of text.matchAll(/^moq_relay_sessions\{[^}]*transport="webtransport"[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+      return n;
+    };
+    await waitFor("/metrics to count every worker's sessions", 10_000, async () => ((await live()) === viewers.length ? true : undefined));
+
+    // Close anonymous access under anon/ and reload: no worker admits a new anonymous session there.
+    writeFileSync(file, toml("elsewhere"));
+    relay.child.kill("SIGHUP");
+    await waitFor("every worker to confirm the reload", 10_000, () => (relay.stderr().includes('"msg":"configuration reloaded in every UDP worker"') ? true : undefined));
+    let refused = 0;
+    const tries = 8;
+    for (let i = 0; i < tries; i++) {
+      await dialWt(relay.port, "/anon").then(
+        async (d) => {
+          d.session.close(0, "");
+          await d.endpoint.close();
+        },
+        () => refused++,
+      );
+    }
+    assert.equal(refused, tries, "every dial refused after the reload (8 fresh sockets: both workers, but with odds of 1 in 128)");
+  } finally {
     for (const v of viewers) await v.close();
     await relay.kill();
   }
