@@ -58,15 +58,31 @@ async function counted(name: string, atLeast: number): Promise<number> {
   }
 }
 
-test("a malformed QMux session is closed with CONNECTION_CLOSE 1002 and counted as ProtocolViolation; a viewer on another session keeps receiving", async () => {
+/**
+ * A publisher and a viewer of `name` on their own sessions, live (a group has passed), while
+ * `breakOne` breaks another session; then one more group must reach the same viewer.
+ */
+async function bystanders(name: string, breakOne: () => Promise<void>): Promise<void> {
   const pubConn = await connect(relay.url("anon"));
   const subConn = await connect(relay.url("anon"));
   try {
-    const p = publish(pubConn, "qv", "video");
-    const viewer = subscribe(subConn, "qv", "video");
+    const p = publish(pubConn, name, "video");
+    const viewer = subscribe(subConn, name, "video");
     await p.waitSubscribed();
     p.group([new Uint8Array([1])]);
     assert.equal((await viewer.nextGroup(10_000)).sequence, 0);
+    await breakOne();
+    // Unaffected: the same viewer gets the next group, the publisher is still connected.
+    p.group([new Uint8Array([2])]);
+    assert.equal((await viewer.nextGroup(10_000)).sequence, 1);
+  } finally {
+    pubConn.close();
+    subConn.close();
+  }
+}
+
+test("a malformed QMux session is closed with CONNECTION_CLOSE 1002 and counted as ProtocolViolation; a viewer on another session keeps receiving", () =>
+  bystanders("qv", async () => {
     const before = relay.context.counters.errors.get("ProtocolViolation") ?? 0;
     for (const sub of ["qmux-02.moq-lite-05", "qmux-01.moq-lite-05"]) {
       const seen = await breakSession(relay.port, GARBAGE, sub);
@@ -75,22 +91,10 @@ test("a malformed QMux session is closed with CONNECTION_CLOSE 1002 and counted 
     }
     // Reported by the relay as the protocol violation it is (it was "none", code 0, before).
     assert.equal(await counted("ProtocolViolation", before + 2), before + 2);
-    // Unaffected: the same viewer gets the next group, the publisher is still connected.
-    p.group([new Uint8Array([2])]);
-    assert.equal((await viewer.nextGroup(10_000)).sequence, 1);
-  } finally {
-    pubConn.close();
-    subConn.close();
-  }
-});
+  }));
 
-test("malformed moq-lite bytes on a well-formed QMux session close that session with the MoQ code the client reads; others are unaffected", async () => {
-  const pubConn = await connect(relay.url("anon"));
-  const subConn = await connect(relay.url("anon"));
-  try {
-    const p = publish(pubConn, "qv2", "video");
-    const viewer = subscribe(subConn, "qv2", "video");
-    await p.waitSubscribed();
+test("malformed moq-lite bytes on a well-formed QMux session close that session with the MoQ code the client reads; others are unaffected", () =>
+  bystanders("qv2", async () => {
     const s = await dialWebSocket({
       url: new URL(`ws://127.0.0.1:${relay.port}/anon`),
       protocols: ["moq-lite-05"],
@@ -107,13 +111,7 @@ test("malformed moq-lite bytes on a well-formed QMux session close that session 
     assert.equal(info.remote, true, "the relay closed it");
     // APPLICATION_CLOSE with the MoQ code, as the QUIC and WebTransport paths close it.
     assert.equal(info.code, Code.Decode, `close code ${info.code} (${info.reason})`);
-    p.group([new Uint8Array([3])]);
-    assert.equal((await viewer.nextGroup(10_000)).sequence, 0);
-  } finally {
-    pubConn.close();
-    subConn.close();
-  }
-});
+  }));
 
 test("300 malformed QMux sessions against the relay process write a bounded amount of log, all of it structured", async () => {
   const child = await startChildRelay(["--set", "log.level=warn"]);

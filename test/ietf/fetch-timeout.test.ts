@@ -19,12 +19,8 @@ import { startRelayProcess } from "../util/relay-process.js";
 import { connect, publish, subscribe, within } from "../util/moq.js";
 
 const relay = await startRelayProcess({ "cache.max_bytes": "4MiB", "limits.fetch_timeout": "300ms" });
-const base = loadConfig({ env: {}, flags: {} }).config.server.quic;
-const endpoints: QuicEndpoint[] = [];
-after(async () => {
-  for (const e of endpoints) await e.close();
-  await relay.close();
-});
+after(() => relay.close());
+/** What the relay holds: its heap and the buffers frame payloads live in (after GC). */
 const held = (h: Heap): number => h.heap + h.buffers;
 
 /** Send a FETCH of everything cached on a new bidi; resolve with FETCH_OK's type once the relay ends the request stream. */
@@ -48,6 +44,8 @@ function fetchAll(bidi: BidiStream, requestId: number): Promise<number[]> {
 test("FETCHes from an IETF viewer that withholds uni stream credit time out and release their groups once the cache evicts them", async () => {
   const pubConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
   const fastConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
+  const quic = loadConfig({ env: {}, flags: {} }).config.server.quic;
+  let ep: QuicEndpoint | undefined;
   try {
     const p = publish(pubConn, "ft", "video");
     // A viewer that keeps up keeps the track live in the cache and shows when groups passed.
@@ -55,8 +53,7 @@ test("FETCHes from an IETF viewer that withholds uni stream credit time out and 
     await p.waitSubscribed();
     // The starved viewer: its one uni stream of credit goes to the relay's SETUP stream (which
     // stays open), so no fetch stream can ever be opened.
-    const ep = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...base, max_streams: 1 }, log: silentLogger() });
-    endpoints.push(ep);
+    ep = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...quic, max_streams: 1 }, log: silentLogger() });
     const starved = await within(ep.connect({ host: "127.0.0.1", port: relay.port, serverName: "localhost", alpns: ["moqt-18"], fingerprints: [relay.fingerprint] }), 5000, "raw QUIC handshake");
     starved.onUni = (u) => void (u.onData = () => undefined);
     const setup = await starved.openUni();
@@ -94,5 +91,6 @@ test("FETCHes from an IETF viewer that withholds uni stream credit time out and 
   } finally {
     pubConn.close();
     fastConn.close();
+    await ep?.close();
   }
 });

@@ -8,7 +8,7 @@ import QmuxSession from "@moq/qmux";
 import { WebSocket, type ClientOptions } from "ws";
 import { detach } from "../../util/async.js";
 import { KeepAlive } from "./keepalive.js";
-import { WebSocketSession, type QmuxLike } from "./session.js";
+import { qmuxConfig, WebSocketSession, type QmuxLike } from "./session.js";
 import { appProtocol, QMUX_VERSIONS } from "./subprotocol.js";
 
 export interface WebSocketDialOptions {
@@ -57,17 +57,7 @@ export async function dialWebSocket(o: WebSocketDialOptions): Promise<WebSocketS
   if (pinned !== undefined) opts.checkServerIdentity = (_host: string, cert: PeerCertificate) => (leafSha256(cert) === pinned ? undefined : new Error(`peer certificate ${leafSha256(cert)} does not match the pinned fingerprint`));
   // ws types checkServerIdentity loosely; node:tls calls it with (host, PeerCertificate).
   const ws = new WebSocket(o.url, offered, opts as unknown as ClientOptions);
-  const qmuxOptions = {
-    config: {
-      maxStreamsBidi: BigInt(o.maxStreams),
-      maxStreamsUni: BigInt(o.maxStreams),
-      maxData: BigInt(o.connectionWindow),
-      maxStreamDataBidiLocal: BigInt(o.streamWindow),
-      maxStreamDataBidiRemote: BigInt(o.streamWindow),
-      maxStreamDataUni: BigInt(o.streamWindow),
-      maxIdleTimeout: BigInt(o.pingInterval > 0 ? o.pingInterval * 6 : 0),
-    },
-  };
+  const qmuxOptions = { config: qmuxConfig(o) };
   const qmux = await new Promise<QmuxSession>((resolve, reject) => {
     const fail = (err: Error): void => {
       ws.removeAllListeners("open");

@@ -17,7 +17,7 @@ import { handshakeDone } from "../tcp.js";
 import type { Logger } from "../../util/log.js";
 import { SharedRate } from "../../util/ratelog.js";
 import { KeepAlive } from "./keepalive.js";
-import { WebSocketSession, type QmuxLike } from "./session.js";
+import { qmuxConfig, WebSocketSession, type QmuxLike } from "./session.js";
 import { chooseSubprotocol } from "./subprotocol.js";
 
 export type Decision<T> = { ok: true; value: T } | { ok: false; status: number; reason: string };
@@ -131,16 +131,7 @@ export class WebSocketAcceptor<T> {
       // Pass the value we echoed: the socket reports it too, but this leaves no doubt.
       protocol: info.subprotocol,
       sendBufferSize: o.sendBuffer ?? 256 * 1024,
-      config: {
-        maxStreamsBidi: BigInt(o.maxStreams),
-        maxStreamsUni: BigInt(o.maxStreams),
-        maxData: BigInt(o.connectionWindow),
-        maxStreamDataBidiLocal: BigInt(o.streamWindow),
-        maxStreamDataBidiRemote: BigInt(o.streamWindow),
-        maxStreamDataUni: BigInt(o.streamWindow),
-        // qmux's own idle timer (qmux-01+) agrees with our keep-alive; 0 leaves it to the peer.
-        maxIdleTimeout: BigInt(o.pingInterval > 0 ? o.pingInterval * 6 : 0),
-      },
+      config: qmuxConfig(o),
     });
     const session = new WebSocketSession(qmux as unknown as QmuxLike, { ...info, terminate: () => ws.terminate(), rtt: () => this.keepAlive.rtt(ws) });
     this.live.add(session);

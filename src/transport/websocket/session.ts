@@ -4,6 +4,7 @@
 // what waits meanwhile.
 import { detach } from "../../util/async.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../session.js";
+import type { Config as QmuxConfig } from "@moq/qmux";
 import { WhatwgRecv, WhatwgSend, type OrderedWritable } from "../whatwg-streams.js";
 import { isQmuxViolation, quietQmux } from "./qmux-console.js";
 
@@ -21,6 +22,29 @@ export interface QmuxLike {
 export interface QmuxBidi {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: OrderedWritable;
+}
+
+/** Our QMux limits, as @moq/qmux takes them (either role). */
+export interface QmuxLimits {
+  maxStreams: number;
+  connectionWindow: number;
+  streamWindow: number;
+  /** Keep-alive ping interval (ms); ≤ 0 = off. */
+  pingInterval: number;
+}
+
+/** @moq/qmux's `config` for our limits. */
+export function qmuxConfig(o: QmuxLimits): QmuxConfig {
+  return {
+    maxStreamsBidi: BigInt(o.maxStreams),
+    maxStreamsUni: BigInt(o.maxStreams),
+    maxData: BigInt(o.connectionWindow),
+    maxStreamDataBidiLocal: BigInt(o.streamWindow),
+    maxStreamDataBidiRemote: BigInt(o.streamWindow),
+    maxStreamDataUni: BigInt(o.streamWindow),
+    // qmux's own idle timer (qmux-01+) agrees with our keep-alive; 0 leaves it to the peer.
+    maxIdleTimeout: BigInt(o.pingInterval > 0 ? o.pingInterval * 6 : 0),
+  };
 }
 
 export interface WebSocketSessionInit {
