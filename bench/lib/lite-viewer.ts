@@ -64,28 +64,43 @@ export async function view(session: Session, stats: ViewerStats, o: ViewOptions)
 }
 
 function acceptUni(recv: RecvStream, stats: ViewerStats, started: (seq: number) => void): void {
-  let typed = false;
   let first = true;
-  const sink: GroupSink = {
-    header(h: GroupHeader) {
-      started(h.sequence);
+  readGroup(
+    recv,
+    {
+      header(h: GroupHeader) {
+        started(h.sequence);
+      },
+      frame(_ts: number, payload: Uint8Array) {
+        stats.frames++;
+        stats.payloadBytes += payload.byteLength;
+        const st = readStamp(payload);
+        if (st === undefined) return;
+        const lat = nowMs() - st.sent;
+        stats.latency.add(Math.max(0, lat));
+        if (first) {
+          first = false;
+          stats.groupStart.add(Math.max(0, lat));
+        }
+      },
     },
-    frame(_ts: number, payload: Uint8Array) {
-      stats.frames++;
-      stats.payloadBytes += payload.byteLength;
-      const st = readStamp(payload);
-      if (st === undefined) return;
-      const lat = nowMs() - st.sent;
-      stats.latency.add(Math.max(0, lat));
-      if (first) {
-        first = false;
-        stats.groupStart.add(Math.max(0, lat));
-      }
-    },
+    (n) => (stats.bytes += n),
+  );
+  recv.onEnd = () => {
+    if (!first) stats.groups++;
   };
+  recv.onReset = (code) => stats.resets.set(code, (stats.resets.get(code) ?? 0) + 1);
+}
+
+/**
+ * Parse a uni stream from the relay into `sink` when it carries a group; its first byte is the
+ * stream type, and anything else (the relay's SETUP) is drained. `onBytes` sees every chunk.
+ */
+export function readGroup(recv: RecvStream, sink: GroupSink, onBytes?: (n: number) => void): void {
+  let typed = false;
   const parser = new GroupParser(Version.Lite05, MAX_FRAME, sink);
   recv.onData = (chunk) => {
-    stats.bytes += chunk.byteLength;
+    onBytes?.(chunk.byteLength);
     if (!typed) {
       // The stream type is one varint byte: Group (0); the relay's SETUP (1) is just drained.
       typed = true;
@@ -101,10 +116,6 @@ function acceptUni(recv: RecvStream, stats: ViewerStats, started: (seq: number) 
       recv.stop(1);
     }
   };
-  recv.onEnd = () => {
-    if (typed && !first) stats.groups++;
-  };
-  recv.onReset = (code) => stats.resets.set(code, (stats.resets.get(code) ?? 0) + 1);
 }
 
 /** Run `fn` over `items` with at most `limit` in flight (handshake storms skew the start). */

@@ -9,7 +9,6 @@ import type { Session } from "../../src/transport/session.js";
 import { Origin } from "../../src/relay/origin.js";
 import type { BroadcastSource, TrackSink } from "../../src/relay/types.js";
 import { LiteSession } from "../../src/session/lite/session.js";
-import { GroupParser } from "../../src/session/lite/group.js";
 import { Setup } from "../../src/session/lite/setup.js";
 import { Bidi, Uni } from "../../src/session/lite/stream.js";
 import { Subscribe } from "../../src/session/lite/subscribe.js";
@@ -18,6 +17,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { Writer } from "../../src/util/bytes.js";
 import { silentLogger } from "../../src/util/log.js";
 import { within } from "../util/moq.js";
+import { readGroup } from "../../bench/lib/lite-viewer.js";
 
 const config = loadConfig({ flags: {}, env: {} }).config;
 
@@ -104,24 +104,9 @@ export class Viewer {
     const s = dial.session;
     s.onBidi = (b) => b.send.reset(0);
     s.onUni = (recv) => {
-      let typed = false;
       let seq = -1;
       const frames: Uint8Array[] = [];
-      const parser = new GroupParser(Version.Lite05, 16 * 1024 * 1024, {
-        header: (h) => (seq = h.sequence),
-        frame: (_ts, p) => frames.push(new Uint8Array(p)),
-      });
-      recv.onData = (chunk) => {
-        if (!typed) {
-          typed = true;
-          if (chunk[0] !== Uni.Group) {
-            recv.onData = () => undefined;
-            return;
-          }
-          chunk = chunk.subarray(1);
-        }
-        parser.push(chunk);
-      };
+      readGroup(recv, { header: (h) => (seq = h.sequence), frame: (_ts, p) => frames.push(new Uint8Array(p)) });
       recv.onEnd = () => {
         if (seq < 0) return;
         this.groups.set(seq, frames);
