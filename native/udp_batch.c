@@ -5,8 +5,9 @@
  * Built at install time by native/build.mjs; without it the relay sends and receives each packet
  * through node:dgram.
  *
- *   sendBatch(fd, buf, lengths, count, addr, gso) -> packets sent (>= 0) or -errno
- *     buf      packets at consecutive offsets; lengths[i] is packet i's size
+ *   sendBatch(fd, buf, lengths, count, addr, gso, slot) -> packets sent (>= 0) or -errno
+ *     buf      packet i at i * slot (slot > 0), or packets at consecutive offsets (slot 0 or
+ *              absent); lengths[i] is packet i's size
  *     addr     a sockaddr from makeAddr()
  *     gso      1 to use UDP_SEGMENT for runs of equal-size packets, 0 for plain sendmmsg
  *   makeAddr(host, port, v6socket) -> Buffer (sockaddr_in or sockaddr_in6), or throws
@@ -15,6 +16,7 @@
  *     lengths  lengths[i] = datagram i's size, 0 when it was longer than slot (truncated: drop it)
  *     addrs    the sender of datagram i as a raw sockaddr (in or in6) at i * ADDR_SLOT (28) bytes
  *   Non-blocking: -EAGAIN when nothing is queued.
+ *   version: 2 (sendBatch takes slot, recvBatch exists); a helper built earlier has none.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +34,7 @@
 #define MAX_MSGS 64
 #define MAX_SEGS 64
 #define MAX_GSO_BYTES 65000
+#define MAX_PKTS 256
 
 static napi_value fail(napi_env env, const char *msg) {
   napi_throw_error(env, NULL, msg);
@@ -39,10 +42,10 @@ static napi_value fail(napi_env env, const char *msg) {
 }
 
 static napi_value send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "sendBatch: 6 arguments");
-  int32_t fd, count, gso;
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "sendBatch: 6 or 7 arguments");
+  int32_t fd, count, gso, slot = 0;
   void *buf, *addr;
   size_t buflen, addrlen, lenbytes;
   napi_typedarray_type type;
@@ -55,8 +58,13 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
   if (napi_get_value_int32(env, argv[3], &count) != napi_ok) return fail(env, "count");
   if (napi_get_buffer_info(env, argv[4], &addr, &addrlen) != napi_ok) return fail(env, "addr");
   if (napi_get_value_int32(env, argv[5], &gso) != napi_ok) return fail(env, "gso");
+  if (argc >= 7 && napi_get_value_int32(env, argv[6], &slot) != napi_ok) return fail(env, "slot");
   const uint32_t *lens = (const uint32_t *)lens_data;
   if (count < 0 || (size_t)count > lenbytes) return fail(env, "count exceeds lengths");
+  /* With slots every packet is its own iovec (a GSO send gathers them), one per packet. */
+  if (slot < 0 || (slot > 0 && count > MAX_PKTS)) return fail(env, "slot");
+  struct iovec piovs[MAX_PKTS];
+  int pkt = 0;
 
   struct mmsghdr msgs[MAX_MSGS];
   struct iovec iovs[MAX_MSGS];
@@ -84,14 +92,26 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
           if (lens[i + n - 1] < seg) break;
         }
       }
-      if (off + bytes > buflen) return fail(env, "lengths exceed buf");
       memset(&msgs[m], 0, sizeof(msgs[m]));
-      iovs[m].iov_base = (char *)buf + off;
-      iovs[m].iov_len = bytes;
       msgs[m].msg_hdr.msg_name = addr;
       msgs[m].msg_hdr.msg_namelen = (socklen_t)addrlen;
-      msgs[m].msg_hdr.msg_iov = &iovs[m];
-      msgs[m].msg_hdr.msg_iovlen = 1;
+      if (slot > 0) {
+        for (int k = 0; k < n; k++) {
+          size_t at = (size_t)(i + k) * (size_t)slot;
+          if (lens[i + k] > (uint32_t)slot || at + lens[i + k] > buflen) return fail(env, "lengths exceed slots");
+          piovs[pkt + k].iov_base = (char *)buf + at;
+          piovs[pkt + k].iov_len = lens[i + k];
+        }
+        msgs[m].msg_hdr.msg_iov = &piovs[pkt];
+        msgs[m].msg_hdr.msg_iovlen = (size_t)n;
+        pkt += n;
+      } else {
+        if (off + bytes > buflen) return fail(env, "lengths exceed buf");
+        iovs[m].iov_base = (char *)buf + off;
+        iovs[m].iov_len = bytes;
+        msgs[m].msg_hdr.msg_iov = &iovs[m];
+        msgs[m].msg_hdr.msg_iovlen = 1;
+      }
       if (n > 1) {
         msgs[m].msg_hdr.msg_control = ctrl[m].buf;
         msgs[m].msg_hdr.msg_controllen = sizeof(ctrl[m].buf);
@@ -221,5 +241,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "makeAddr", f);
   napi_create_function(env, "recvBatch", NAPI_AUTO_LENGTH, recv_batch, NULL, &f);
   napi_set_named_property(env, exports, "recvBatch", f);
+  napi_create_int32(env, 2, &f);
+  napi_set_named_property(env, exports, "version", f);
   return exports;
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { QuicEndpoint } from "../../src/transport/quic/endpoint.js";
 import type { QuicConnection } from "../../src/transport/quic/connection.js";
-import { loadBatchAddon, type BatchAddon } from "../../src/transport/quic/udp-batch.js";
+import { loadBatchAddon, UdpSender, type BatchAddon } from "../../src/transport/quic/udp-batch.js";
 import { UdpReceiver } from "../../src/transport/quic/udp-recv.js";
 import { createSocket } from "node:dgram";
 import { CertStore } from "../../src/transport/tls/cert.js";
@@ -79,7 +79,7 @@ test("native helper path: 4 MiB arrive intact over IPv4, IPv6 and dual-stack soc
   }
 });
 
-test("a helper built before receives were batched (no recvBatch) leaves receiving to node:dgram", async () => {
+test("a helper built before slots and receives (no version, no recvBatch) is not used: node:dgram sends and receives", async () => {
   const socket = createSocket("udp4");
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
   try {
@@ -87,6 +87,8 @@ test("a helper built before receives were batched (no recvBatch) leaves receivin
     const got: string[] = [];
     const rx = new UdpReceiver(socket, old, (d, from) => got.push(`${from.host}:${d.toString()}`));
     assert.equal(rx.usesHelper, false);
+    // Its sendBatch would read packets at consecutive offsets, not from the slots.
+    assert.equal(new UdpSender(socket, false, old).usesHelper, false);
     socket.on("message", rx.onMessage);
     const tx = createSocket("udp4");
     tx.send("hello", socket.address().port, "127.0.0.1");

@@ -15,7 +15,7 @@ import { StreamIds } from "./stream-ids.js";
 import { flushQueue, type Flushable } from "./flush-queue.js";
 import { Deadline } from "./deadline.js";
 import { Urgencies } from "./urgency.js";
-import { BATCH_PACKETS, MAX_PACKET, type UdpSender } from "./udp-batch.js";
+import { BATCH_PACKETS, type UdpSender } from "./udp-batch.js";
 
 export interface PacketSink {
   /** The endpoint's socket writer: packets are written into its buffer and sent in batches. */
@@ -203,26 +203,23 @@ export class QuicConnection implements Session, StreamHost, Flushable {
       if (this.pending.size > 0) this.writeStreams();
       this.streamIds.wake();
     }
-    // Packets go into the endpoint's shared buffer at consecutive offsets, then out in batches:
-    // no allocation per packet here, and one socket call per batch with the native helper.
+    // Packets go into the endpoint's shared buffer, one slot each, then out in batches: no
+    // allocation per packet here, and one socket call per batch with the native helper.
     const udp = this.sink.udp;
     let count = 0;
-    let off = 0;
     for (;;) {
       if (count === BATCH_PACKETS) {
         udp.flush(count, this.remoteAddr);
         count = 0;
-        off = 0;
       }
       let r: ReturnType<NativeConnection["send"]>;
       try {
-        r = c.send(udp.buf.subarray(off, off + MAX_PACKET));
+        r = c.send(udp.slots[count]);
       } catch {
         break;
       }
       if (r === null) break;
       udp.lengths[count++] = r[0];
-      off += r[0];
     }
     udp.flush(count, this.remoteAddr);
     if (c.isClosed()) return this.finish();

@@ -1,14 +1,17 @@
-// The UDP send path. A QUIC connection's flush writes its packets into one shared buffer at
-// consecutive offsets and hands them over in one call per batch: with the optional native helper
-// (native/udp_batch.c, built at install time) that is one sendmmsg(2) with UDP GSO for runs of
-// full-size packets on node:dgram's own socket; without it, one node:dgram send per packet.
+// The UDP send path. A QUIC connection's flush writes its packets into one shared buffer, packet
+// i in slot i (views made once, so no allocation per packet), and hands them over in one call per
+// batch: with the optional native helper (native/udp_batch.c, built at install time) that is one
+// sendmmsg(2) with UDP GSO for runs of full-size packets on node:dgram's own socket; without it,
+// one node:dgram send per packet.
 import type { Socket } from "node:dgram";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { HostPort } from "./native.js";
 
 export interface BatchAddon {
-  sendBatch(fd: number, buf: Buffer, lengths: Uint32Array, count: number, addr: Buffer, gso: number): number;
+  /** 2 once sendBatch takes `slot`; a helper built earlier (no version) is not used for sending. */
+  version?: number;
+  sendBatch(fd: number, buf: Buffer, lengths: Uint32Array, count: number, addr: Buffer, gso: number, slot?: number): number;
   makeAddr(host: string, port: number, v6socket: boolean): Buffer;
   /** Absent from a helper built before receives were batched (then node:dgram receives alone). */
   recvBatch?(fd: number, buf: Buffer, slot: number, count: number, lengths: Uint32Array, addrs: Buffer): number;
@@ -45,9 +48,17 @@ export function socketFd(socket: Socket): number | undefined {
   return undefined;
 }
 
+function slotsOf(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < BATCH_PACKETS; i++) out.push(buf.subarray(i * MAX_PACKET, (i + 1) * MAX_PACKET));
+  return out;
+}
+
 export class UdpSender {
-  /** Where a flush writes its packets; replaced when node:dgram may still hold it. */
-  buf = Buffer.allocUnsafeSlow(BATCH_PACKETS * MAX_PACKET);
+  /** Where a flush writes its packets, packet i at i * MAX_PACKET; replaced when node:dgram may still hold it. */
+  private buf = Buffer.allocUnsafeSlow(BATCH_PACKETS * MAX_PACKET);
+  /** Views of the slots, handed to quiche's send(). */
+  slots = slotsOf(this.buf);
   readonly lengths = new Uint32Array(BATCH_PACKETS);
   private readonly fd: number | undefined;
   private gso = 1;
@@ -63,24 +74,24 @@ export class UdpSender {
     private readonly v6: boolean,
     readonly native: BatchAddon | null,
   ) {
-    this.fd = native !== null ? socketFd(socket) : undefined;
+    this.fd = native !== null && (native.version ?? 0) >= 2 ? socketFd(socket) : undefined;
   }
 
   get usesHelper(): boolean {
     return this.fd !== undefined;
   }
 
-  /** Send `count` packets from `buf` (consecutive, sizes in `lengths`) to `to`. */
+  /** Send the packets in the first `count` slots (sizes in `lengths`) to `to`. */
   flush(count: number, to: HostPort): void {
     if (count === 0 || this.shut) return;
     let sent = 0;
     const addr = this.fd !== undefined ? this.addr(to) : undefined;
     if (this.fd !== undefined && this.native !== null && addr !== undefined) {
-      let r = this.native.sendBatch(this.fd, this.buf, this.lengths, count, addr, this.gso);
+      let r = this.native.sendBatch(this.fd, this.buf, this.lengths, count, addr, this.gso, MAX_PACKET);
       if (r < 0 && r !== EAGAIN && this.gso === 1) {
         // No GSO on this path (EIO/EINVAL from the NIC or an old kernel): plain sendmmsg from now on.
         this.gso = 0;
-        r = this.native.sendBatch(this.fd, this.buf, this.lengths, count, addr, 0);
+        r = this.native.sendBatch(this.fd, this.buf, this.lengths, count, addr, 0, MAX_PACKET);
       }
       sent = Math.max(0, r);
       this.batched += sent;
@@ -88,15 +99,10 @@ export class UdpSender {
     }
     // The rest (socket buffer full, or no helper) goes through node:dgram, which queues it; the
     // buffer is then node's until those sends complete, so the next flush gets a fresh one.
-    let off = 0;
-    for (let i = 0; i < sent; i++) off += this.lengths[i];
-    for (let i = sent; i < count; i++) {
-      const n = this.lengths[i];
-      this.socket.send(this.buf.subarray(off, off + n), to.port, to.host);
-      off += n;
-    }
+    for (let i = sent; i < count; i++) this.socket.send(this.slots[i].subarray(0, this.lengths[i]), to.port, to.host);
     this.fallback += count - sent;
     this.buf = Buffer.allocUnsafeSlow(BATCH_PACKETS * MAX_PACKET);
+    this.slots = slotsOf(this.buf);
   }
 
   /** The peer as a sockaddr for the helper; undefined for a name (node:dgram resolves those). */
