@@ -30,15 +30,20 @@ export function hasReusePort(version = process.versions.node): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-/** The number of UDP workers to run: 1 means the UDP side stays on the main thread (no pool). */
+/** The number of UDP workers to run: 1 means the UDP side stays in the main process (no pool). */
 export function workerCount(config: Config, log: Logger): number {
   const s = config.server;
   const asked = s.workers === 0 ? availableParallelism() : s.workers;
-  if (asked <= 1 || !s.udp || s.engine === "fails-quiche" || loadNative() === null) return 1;
-  if (!hasReusePort()) {
-    log.info({ workers: asked, node: process.versions.node }, "server.workers needs Node >= 22.12 (SO_REUSEPORT on UDP); serving UDP with one worker");
+  if (asked <= 1 || !s.udp || loadNative() === null) return 1;
+  const one = (why: string): number => {
+    log.info({ workers: asked, node: process.versions.node }, `server.workers ${why}; serving UDP with one worker`);
     return 1;
-  }
+  };
+  if (!hasReusePort()) return one("needs Node >= 22.12 (SO_REUSEPORT on UDP)");
+  if (s.engine === "fails-quiche") return one('needs our own QUIC engine (engine = "fails-quiche" is set)');
+  // A peer dialing in over UDP would land on a worker, out of the cluster's sight: its one-link-
+  // per-pair rule (and /nodes) would miss that link, and a peer told "duplicate" would redial at once.
+  if (config.cluster.nodes.length + config.cluster.connect.length > 0) return one("does not combine with [cluster] yet");
   return asked;
 }
 

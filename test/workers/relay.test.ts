@@ -10,7 +10,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { hasReusePort } from "../../src/workers/pool.js";
+import { availableParallelism } from "node:os";
+import { Writable } from "node:stream";
+import { loadConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/util/log.js";
+import { hasReusePort, workerCount } from "../../src/workers/pool.js";
 import { startChildRelay, type ChildRelay } from "../util/child-relay.js";
 import { within } from "../util/moq.js";
 import { dialWt, payloadOf, Publisher, Viewer } from "./clients.js";
@@ -192,6 +196,24 @@ test("workers = 2 on Node < 22.12: accepted, one worker, said once", { skip: MUL
     await v.close();
   } finally {
     await relay.kill();
+  }
+});
+
+test("workers > 1 fall back to one, with one line saying why, where they cannot run", () => {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) });
+  const count = (set: string[]): number => {
+    const { config } = loadConfig({ flags: { set: ["server.workers=2", ...set] }, env: {} });
+    return workerCount(config, createLogger({ ...config.log, format: "json" }, sink));
+  };
+  assert.equal(count(["server.workers=1"]), 1);
+  assert.equal(count(["server.udp=false"]), 1);
+  assert.equal(lines.length, 0, "nothing to say when one worker was asked for or UDP is off");
+  assert.equal(count(["cluster.nodes=https://127.0.0.1:1", "cluster.node=https://127.0.0.1:2"]), 1);
+  assert.match(lines.at(-1) ?? "", MULTI ? /does not combine with \[cluster\]/ : /needs Node >= 22.12/);
+  if (MULTI) {
+    assert.equal(count([]), 2);
+    assert.equal(count(["server.workers=0"]), availableParallelism());
   }
 });
 
