@@ -6,7 +6,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/load.js";
 import { QuicEndpoint } from "../../src/transport/quic/endpoint.js";
-import type { BidiStream } from "../../src/transport/session.js";
+import type { BidiStream, Session } from "../../src/transport/session.js";
 import { Fetch, FetchMessage, FetchType } from "../../src/session/ietf/fetch.js";
 import { control, ControlFramer } from "../../src/session/ietf/message.js";
 import { Params, SetupKey } from "../../src/session/ietf/params.js";
@@ -15,11 +15,24 @@ import { Setup, SetupType } from "../../src/session/ietf/setup.js";
 import { Draft } from "../../src/session/ietf/version.js";
 import { silentLogger } from "../../src/util/log.js";
 import { MiB, type Heap } from "../util/heap.js";
-import { startRelayProcess } from "../util/relay-process.js";
-import { connect, publish, subscribe, within } from "../util/moq.js";
+import { startRelayProcess, type RelayProcess } from "../util/relay-process.js";
+import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 
 const relay = await startRelayProcess({ "cache.max_bytes": "4MiB", "limits.fetch_timeout": "300ms" });
 after(() => relay.close());
+const quic = loadConfig({ env: {}, flags: {} }).config.server.quic;
+
+/**
+ * A raw QUIC moqt-18 viewer whose one uni stream of credit goes to the relay's SETUP stream
+ * (which stays open), so the relay can never open a fetch stream to it.
+ */
+async function starvedViewer(ep: QuicEndpoint, to: RelayProcess): Promise<Session> {
+  const starved = await within(ep.connect({ host: "127.0.0.1", port: to.port, serverName: "localhost", alpns: ["moqt-18"], fingerprints: [to.fingerprint] }), 5000, "raw QUIC handshake");
+  starved.onUni = (u) => void (u.onData = () => undefined);
+  const setup = await starved.openUni();
+  setup.write(control(Draft.D18, SetupType.Setup, (w) => new Setup(new Params().setBytes(SetupKey.Path, new TextEncoder().encode("/anon"))).encode(w)));
+  return starved;
+}
 /** What the relay holds: its heap and the buffers frame payloads live in (after GC). */
 const held = (h: Heap): number => h.heap + h.buffers;
 
@@ -44,20 +57,15 @@ function fetchAll(bidi: BidiStream, requestId: number): Promise<number[]> {
 test("FETCHes from an IETF viewer that withholds uni stream credit time out and release their groups once the cache evicts them", async () => {
   const pubConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
   const fastConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
-  const quic = loadConfig({ env: {}, flags: {} }).config.server.quic;
   let ep: QuicEndpoint | undefined;
   try {
     const p = publish(pubConn, "ft", "video");
     // A viewer that keeps up keeps the track live in the cache and shows when groups passed.
+    await waitAnnounced(fastConn, "ft");
     const fast = subscribe(fastConn, "ft", "video");
     await p.waitSubscribed();
-    // The starved viewer: its one uni stream of credit goes to the relay's SETUP stream (which
-    // stays open), so no fetch stream can ever be opened.
     ep = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...quic, max_streams: 1 }, log: silentLogger() });
-    const starved = await within(ep.connect({ host: "127.0.0.1", port: relay.port, serverName: "localhost", alpns: ["moqt-18"], fingerprints: [relay.fingerprint] }), 5000, "raw QUIC handshake");
-    starved.onUni = (u) => void (u.onData = () => undefined);
-    const setup = await starved.openUni();
-    setup.write(control(Draft.D18, SetupType.Setup, (w) => new Setup(new Params().setBytes(SetupKey.Path, new TextEncoder().encode("/anon"))).encode(w)));
+    const starved = await starvedViewer(ep, relay);
 
     const frame = new Uint8Array(512 * 1024);
     let seq = 0;
@@ -92,5 +100,34 @@ test("FETCHes from an IETF viewer that withholds uni stream credit time out and 
     pubConn.close();
     fastConn.close();
     await ep?.close();
+  }
+});
+
+test("FETCHes that timed out waiting for the viewer's stream credit count against max_fetches_per_session until the relay could open their streams", async () => {
+  const small = await startRelayProcess({ "limits.fetch_timeout": "300ms", "limits.max_fetches_per_session": 4 });
+  const pubConn = await connect(`http://127.0.0.1:${small.port}/anon`);
+  const fastConn = await connect(`http://127.0.0.1:${small.port}/anon`);
+  let ep: QuicEndpoint | undefined;
+  try {
+    const p = publish(pubConn, "ft", "video");
+    await waitAnnounced(fastConn, "ft");
+    const fast = subscribe(fastConn, "ft", "video");
+    await p.waitSubscribed();
+    p.group([new Uint8Array(1000)]);
+    await fast.nextGroup(10_000);
+    ep = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...quic, max_streams: 1 }, log: silentLogger() });
+    const starved = await starvedViewer(ep, small);
+    // Four fetches, each answered and then ended by its timeout, its fetch stream never opened.
+    const answers = await Promise.all([0, 2, 4, 6].map(async (id) => fetchAll(await starved.openBidi(), id)));
+    assert.deepEqual(answers, Array(4).fill([FetchMessage.FetchOk]));
+    // Before: a fifth was served, and each one queued another stream opener (with its groups)
+    // for the session's life.
+    assert.deepEqual(await fetchAll(await starved.openBidi(), 8), [RequestType.RequestError]);
+    starved.close(0, "");
+  } finally {
+    pubConn.close();
+    fastConn.close();
+    await ep?.close();
+    await small.close();
   }
 });
