@@ -16,7 +16,7 @@ import { Draft } from "../../src/session/ietf/version.js";
 import { silentLogger } from "../../src/util/log.js";
 import { MiB, type Heap } from "../util/heap.js";
 import { startRelayProcess, type RelayProcess } from "../util/relay-process.js";
-import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
+import { connect, publish, subscribe, waitAnnounced, within, type Publisher, type Reader } from "../util/moq.js";
 
 const relay = await startRelayProcess({ "cache.max_bytes": "4MiB", "limits.fetch_timeout": "300ms" });
 after(() => relay.close());
@@ -54,19 +54,35 @@ function fetchAll(bidi: BidiStream, requestId: number): Promise<number[]> {
   return within(ended, 10_000, `fetch ${requestId} to end`);
 }
 
-test("FETCHes from an IETF viewer that withholds uni stream credit time out and release their groups once the cache evicts them", async () => {
-  const pubConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
-  const fastConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
+/**
+ * The scene on `to`: a moq-lite publisher of ft/video, a viewer that keeps up (it keeps the track
+ * live in the cache and shows when groups passed) and the starved IETF viewer.
+ */
+async function scene(to: RelayProcess): Promise<{ p: Publisher; fast: Reader; starved: Session; close(): Promise<void> }> {
+  const pubConn = await connect(`http://127.0.0.1:${to.port}/anon`);
+  const fastConn = await connect(`http://127.0.0.1:${to.port}/anon`);
   let ep: QuicEndpoint | undefined;
+  const close = async (): Promise<void> => {
+    pubConn.close();
+    fastConn.close();
+    await ep?.close();
+  };
   try {
     const p = publish(pubConn, "ft", "video");
-    // A viewer that keeps up keeps the track live in the cache and shows when groups passed.
     await waitAnnounced(fastConn, "ft");
     const fast = subscribe(fastConn, "ft", "video");
     await p.waitSubscribed();
     ep = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...quic, max_streams: 1 }, log: silentLogger() });
-    const starved = await starvedViewer(ep, relay);
+    return { p, fast, starved: await starvedViewer(ep, to), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
 
+test("FETCHes from an IETF viewer that withholds uni stream credit time out and release their groups once the cache evicts them", async () => {
+  const { p, fast, starved, close } = await scene(relay);
+  try {
     const frame = new Uint8Array(512 * 1024);
     let seq = 0;
     /** Fill the 4 MiB cache with fresh groups (evicting the previous ones), then fetch them all. */
@@ -97,26 +113,17 @@ test("FETCHes from an IETF viewer that withholds uni stream credit time out and 
     assert.ok(grew < 6 * MiB, `relay held ${(grew / MiB).toFixed(1)} MiB more after ${ROUNDS} timed-out fetches`);
     starved.close(0, "");
   } finally {
-    pubConn.close();
-    fastConn.close();
-    await ep?.close();
+    await close();
   }
 });
 
-test("FETCHes that timed out waiting for the viewer's stream credit count against max_fetches_per_session until the relay could open their streams", async () => {
+test("FETCHes that timed out waiting for the viewer's stream credit count against max_fetches_per_session until the relay could open their streams", async (t) => {
   const small = await startRelayProcess({ "limits.fetch_timeout": "300ms", "limits.max_fetches_per_session": 4 });
-  const pubConn = await connect(`http://127.0.0.1:${small.port}/anon`);
-  const fastConn = await connect(`http://127.0.0.1:${small.port}/anon`);
-  let ep: QuicEndpoint | undefined;
+  t.after(() => small.close());
+  const { p, fast, starved, close } = await scene(small);
   try {
-    const p = publish(pubConn, "ft", "video");
-    await waitAnnounced(fastConn, "ft");
-    const fast = subscribe(fastConn, "ft", "video");
-    await p.waitSubscribed();
     p.group([new Uint8Array(1000)]);
     await fast.nextGroup(10_000);
-    ep = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...quic, max_streams: 1 }, log: silentLogger() });
-    const starved = await starvedViewer(ep, small);
     // Four fetches, each answered and then ended by its timeout, its fetch stream never opened.
     const answers = await Promise.all([0, 2, 4, 6].map(async (id) => fetchAll(await starved.openBidi(), id)));
     assert.deepEqual(answers, Array(4).fill([FetchMessage.FetchOk]));
@@ -125,9 +132,6 @@ test("FETCHes that timed out waiting for the viewer's stream credit count agains
     assert.deepEqual(await fetchAll(await starved.openBidi(), 8), [RequestType.RequestError]);
     starved.close(0, "");
   } finally {
-    pubConn.close();
-    fastConn.close();
-    await ep?.close();
-    await small.close();
+    await close();
   }
 });
