@@ -10,7 +10,7 @@ import { PortSession, type PortLike } from "../transport/port/session.js";
 import type { Logger } from "../util/log.js";
 
 /** The peer's routes go when the link does: a worker that is gone has nothing to linger for. */
-class ThreadLink implements ClusterLink {
+class WorkerLink implements ClusterLink {
   readonly cost = 1;
   origin = 0n;
   linger(): number {
@@ -21,7 +21,7 @@ class ThreadLink implements ClusterLink {
   }
 }
 
-export interface ThreadLinkOptions {
+export interface WorkerLinkOptions {
   port: PortLike;
   /** The worker's side opens even streams. */
   initiator: boolean;
@@ -34,7 +34,7 @@ export interface ThreadLinkOptions {
 }
 
 /** Run the link's moq-lite session; the session is returned so its owner can close it. */
-export function startThreadLink(o: ThreadLinkOptions): LiteSession {
+export function startWorkerLink(o: WorkerLinkOptions): LiteSession {
   const transport = new PortSession(o.port, {
     initiator: o.initiator,
     remote: o.remote,
@@ -48,6 +48,6 @@ export function startThreadLink(o: ThreadLinkOptions): LiteSession {
     config: o.config,
     hopId: o.hop,
     log: o.log.child({ link: o.remote }),
-    link: new ThreadLink(),
+    link: new WorkerLink(),
   });
 }

@@ -16,7 +16,7 @@ import { loadNative } from "../transport/quic/native.js";
 import { detach } from "../util/async.js";
 import type { Logger } from "../util/log.js";
 import { IpcChannel, ofChild } from "./ipc.js";
-import { startThreadLink } from "./link.js";
+import { startWorkerLink } from "./link.js";
 import type { FromWorker, ToWorker, WorkerData } from "./messages.js";
 import { WorkerViews } from "./views.js";
 
@@ -108,7 +108,7 @@ export class WorkerPool implements Part {
     const entry = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url));
     const worker = fork(entry, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const ipc = new IpcChannel<FromWorker, ToWorker>(ofChild(worker));
-    const link = startThreadLink({ port: ipc.link, initiator: false, remote: `worker ${index}`, origin, config, hop, log });
+    const link = startWorkerLink({ port: ipc.link, initiator: false, remote: `worker ${index}`, origin, config, hop, log });
     const slot: Slot = { worker, ipc, link, waiting: new Map(), exited: false };
     this.slots[index] = slot;
     detach(link.run(), (err) => log.error({ err, worker: index }, "link to a worker failed"));

@@ -3,7 +3,9 @@
 // process's (link.ts) over the IPC channel. Admission, auth and session bookkeeping are its own;
 // the main process drives drain, reload and certificate changes with the messages in messages.ts
 // and sums the snapshots this one sends. A process, not a worker thread: the QUIC binding
-// (napi-rs 2.10) keeps process-global state that crashes V8 once two threads use it.
+// (@matrixai/quic, napi-rs 2.10) keeps process-global state; loaded in the main thread and a
+// worker, or in three workers, exchanging stream data crashes the process (segfault, or V8's
+// kGlobalHandleZapValue check in napi_reference_unref).
 import "../util/node20.js";
 import { Authenticator } from "../auth/authorize.js";
 import { Origin } from "../relay/origin.js";
@@ -19,7 +21,7 @@ import type { Certificate } from "../transport/tls/cert.js";
 import { detach } from "../util/async.js";
 import { createLogger, silentLogger, type Logger } from "../util/log.js";
 import { IpcChannel, ofProcess } from "./ipc.js";
-import { startThreadLink } from "./link.js";
+import { startWorkerLink } from "./link.js";
 import { COUNTER_MAPS, MAX_TRACKS, STATS_INTERVAL, type FromWorker, type Snapshot, type ToWorker, type WorkerData } from "./messages.js";
 
 /** The certificate the main process holds, and its changes (rotation, renewal) as they arrive. */
@@ -67,7 +69,7 @@ function run(data: WorkerData): void {
     authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
     accept: makeAccept(partial),
   });
-  const link = startThreadLink({ port: ipc.link, initiator: true, remote: "main", origin, config, hop: data.hop, log });
+  const link = startWorkerLink({ port: ipc.link, initiator: true, remote: "main", origin, config, hop: data.hop, log });
   detach(link.run(), (err) => log.error({ err }, "link to the main process failed"));
 
   const snapshot = (): Snapshot => {
