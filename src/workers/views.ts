@@ -1,7 +1,8 @@
 // The main process's operations views over all workers: RelayStats and ServerCounters that read,
 // whenever the exporter reads them, the main process's own numbers plus the latest snapshot of each
-// worker (at most STATS_INTERVAL old). Sums: a broadcast carried from one worker to another is
-// counted in each, as two cluster relays would each count it.
+// worker (at most STATS_INTERVAL old). Sums, except the broadcasts gauge: the work of carrying a
+// track from one worker to another (its upstream subscriptions, bytes, tracks) counts in each, as
+// two cluster relays would each count it.
 import { RelayStats } from "../relay/stats.js";
 import { ServerCounters } from "../server/counters.js";
 import { COUNTER_MAPS, type Snapshot } from "./messages.js";
@@ -27,11 +28,15 @@ export class WorkerViews {
     return n;
   }
 
-  /** `main`'s numbers plus the workers', read live. */
+  /**
+   * `main`'s numbers plus the workers', read live. Broadcasts are the main process's alone: every
+   * worker announces its whole origin to it, so it holds each broadcast once.
+   */
   stats(main: RelayStats): RelayStats {
     const view = new RelayStats();
     for (const key of Object.keys(view) as Array<keyof RelayStats>) {
-      Object.defineProperty(view, key, { enumerable: true, get: () => main[key] + this.sum(key) });
+      const read = key === "broadcasts" ? (): number => main[key] : (): number => main[key] + this.sum(key);
+      Object.defineProperty(view, key, { enumerable: true, get: read });
     }
     return view;
   }
