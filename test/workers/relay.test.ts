@@ -6,7 +6,7 @@
 // drains every worker and exits 0. On Node < 22.12 the relay runs one worker and says so once.
 import "../util/polyfill.js";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -181,6 +181,22 @@ test("workers = 2: /metrics sums the workers' sessions; SIGHUP reaches every wor
     assert.equal(refused, tries, "every dial refused after the reload (8 fresh sockets: both workers, but with odds of 1 in 128)");
   } finally {
     for (const v of viewers) await v.close();
+    await relay.kill();
+  }
+});
+
+test("workers = 2: a worker that dies takes the relay down (exit 70) for a supervisor to restart", { skip: skipMulti, timeout: 60_000 }, async () => {
+  const relay = await startChildRelay(["--set", "server.workers=2"]);
+  try {
+    const pid = relay.child.pid ?? 0;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").map(Number);
+    assert.equal(children.length, 2, "two worker processes");
+    process.kill(children[0], "SIGKILL");
+    assert.equal(await within(relay.exited, 15_000, "the relay to exit"), 70);
+    assert.match(relay.stderr(), /"msg":"a UDP worker process ended: exiting"/);
+    // The other worker follows its parent out (its IPC channel closed).
+    await waitFor("the other worker to exit", 10_000, () => (existsSync(`/proc/${children[1]}`) ? undefined : true));
+  } finally {
     await relay.kill();
   }
 });
