@@ -203,9 +203,11 @@ export class WorkerPool implements Part {
       if (s === undefined) continue;
       s.link.close(0, "relay shutting down");
       if (!s.exited) {
+        // It exits on its own right after "closed"; one that does not within a second is killed.
         const gone = new Promise((r) => s.worker.once("exit", r));
-        s.worker.kill("SIGKILL");
+        const timer = setTimeout(() => s.worker.kill("SIGKILL"), 1000);
         await gone;
+        clearTimeout(timer);
       }
     }
   }
