@@ -25,9 +25,9 @@ const ADDRESSES = 50;
 /**
  * What the floods may add to the relay's RSS. Without admission, 100,000 Initials left it at
  * 205 MiB. With the handshake caps (1,024 at once, 32 per address), Retry once half are taken,
- * and nothing kept for an Initial quiche cannot decrypt, one flood adds about 70 MiB here, most
- * of it garbage not yet collected: each Initial still gets a quiche connection before its
- * payload is found undecryptable (measured on a 2-core machine, RSS without a forced GC).
+ * and crafted Initials refused before quiche sees them (they used to cost a quiche connection
+ * each: +80 MiB for the 60,000 here), one flood adds 45-70 MiB on a 2-core machine, most of it
+ * the genuine handshakes' garbage not yet collected (RSS without a forced GC).
  */
 const BOUND = 128 * MiB;
 /** What a second flood of the same size may add: memory is reused, not kept per Initial. */

@@ -16,6 +16,7 @@ import { loadBatchAddon, UdpSender } from "./udp-batch.js";
 import { UdpReceiver } from "./udp-recv.js";
 import { loadNative, type HostPort, type Native, type NativeConfig, type NativeConnection } from "./native.js";
 import { resetTokenBig } from "./stateless.js";
+import { initialOpens, QUIC_V1 } from "./initial.js";
 
 export type { QuicAdmission } from "./admission.js";
 
@@ -206,6 +207,11 @@ export class QuicEndpoint implements PacketSink {
 
   /** An admitted Initial: a server connection, counted as a handshake until established. */
   private accept(data: Buffer, from: HostPort, header: LongHeader, { scid, odcid, release }: Admitted): void {
+    // Garbage shaped like an Initial gets no quiche connection (see initial.ts for what one costs).
+    if (header.version === QUIC_V1 && !initialOpens(data)) {
+      release();
+      return;
+    }
     const native = this.acceptNative(scid, odcid, from);
     try {
       if (native === undefined) throw new Error("refused by quiche");
