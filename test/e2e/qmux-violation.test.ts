@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { startChildRelay } from "../util/child-relay.js";
 import { startTestRelay } from "../util/relay.js";
-import { connect, publish, subscribe, within } from "../util/moq.js";
+import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 import { dialWebSocket } from "../../src/transport/websocket/client.js";
 import { Code } from "../../src/session/error.js";
 
@@ -67,8 +67,10 @@ async function bystanders(name: string, breakOne: () => Promise<void>): Promise<
   const subConn = await connect(relay.url("anon"));
   try {
     const p = publish(pubConn, name, "video");
+    // Subscribe once the broadcast is known, not in a race with its announcement.
+    await waitAnnounced(subConn, "", name, 15_000);
     const viewer = subscribe(subConn, name, "video");
-    await p.waitSubscribed();
+    await p.waitSubscribed(15_000);
     p.group([new Uint8Array([1])]);
     assert.equal((await viewer.nextGroup(10_000)).sequence, 0);
     await breakOne();
