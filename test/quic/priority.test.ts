@@ -2,31 +2,20 @@
 // decides what quiche sends when the link is constrained. The receiver is throttled (it reads
 // nothing until every stream is queued, and grants a small window), so the order in which
 // streams complete is the order the sender scheduled them.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { QuicEndpoint } from "../../src/transport/quic/endpoint.js";
-import type { QuicConnection } from "../../src/transport/quic/connection.js";
 import type { RecvStream, SendStream } from "../../src/transport/session.js";
-import { CertStore } from "../../src/transport/tls/cert.js";
 import { groupRank } from "../../src/session/lite/session-io.js";
-import { silentLogger } from "../../src/util/log.js";
 import { within } from "../util/moq.js";
+import { loopbackPair } from "./loopback-pair.js";
 
-const log = silentLogger();
 const roomy = { idle_timeout: 5000, keep_alive: 1000, stream_window: 16 << 20, connection_window: 64 << 20, max_streams: 100, socket_buffer: 8 << 20 };
 // The receiver's connection window is a little over one 64 kB packet train, so connection credit
 // is what the streams compete for. Each stream's own window holds a whole stream: a tight stream
 // window would block the best stream on its own credit and hand the connection's spare credit to
 // the next one, making completion order depend on when the reader's grants land.
 const tight = { ...roomy, stream_window: 1 << 20, connection_window: 48 << 10 };
-const certs = await CertStore.create({ generate: ["localhost", "127.0.0.1"], fingerprints: [] }, log);
-const server = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, alpns: ["bench"], cert: certs.current, quic: roomy, log });
-const client = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: tight, log });
-after(async () => {
-  await client.close();
-  await server.close();
-  certs.close();
-});
+const { pair } = await loopbackPair(roomy, tight);
 
 const SIZE = 256 * 1024;
 
@@ -36,9 +25,7 @@ const SIZE = 256 * 1024;
  * Resolves with the ranks in the order their streams completed at the client.
  */
 async function completionOrder(ranks: number[], sizes: number[] = ranks.map(() => SIZE)): Promise<number[]> {
-  const accepted = new Promise<QuicConnection>((resolve) => (server.onConnection = resolve));
-  const c = await within(client.connect({ host: "127.0.0.1", port: server.port, serverName: "localhost", alpns: ["bench"], insecure: true }), 5000, "handshake");
-  const sc = await within(accepted, 5000, "server side of the connection");
+  const { c, sc } = await pair();
   const done: number[] = [];
   const streams: RecvStream[] = [];
   const all = new Promise<void>((resolve) => {

@@ -2,38 +2,21 @@
 // writes without a flush per write, and still delivers every byte in order once credit returns;
 // a paused reader whose window is full gets its data on resume() although no packet arrives to
 // prompt a read, and the blocked writer stays quiet meanwhile.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { setImmediate as turn } from "node:timers/promises";
-import { QuicEndpoint } from "../../src/transport/quic/endpoint.js";
-import type { QuicConnection } from "../../src/transport/quic/connection.js";
 import type { RecvStream } from "../../src/transport/session.js";
-import { CertStore } from "../../src/transport/tls/cert.js";
-import { silentLogger } from "../../src/util/log.js";
 import { within } from "../util/moq.js";
+import { loopbackPair } from "./loopback-pair.js";
 
-const log = silentLogger();
 // No keep-alive: a PING would arrive and prompt a read that resume() alone must do.
 const roomy = { idle_timeout: 20_000, keep_alive: 0, stream_window: 16 << 20, connection_window: 64 << 20, max_streams: 100, socket_buffer: 8 << 20 };
 // The reader grants 64 kB per stream: the writer is refused long before it has written 2 MiB.
 const tight = { ...roomy, stream_window: 64 << 10, connection_window: 128 << 10 };
-const certs = await CertStore.create({ generate: ["localhost", "127.0.0.1"], fingerprints: [] }, log);
-const server = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, alpns: ["bench"], cert: certs.current, quic: roomy, log });
-const client = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: tight, log });
-after(async () => {
-  await client.close();
-  await server.close();
-  certs.close();
-});
+const { server, pair } = await loopbackPair(roomy, tight);
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-async function pair(): Promise<{ c: QuicConnection; sc: QuicConnection }> {
-  const accepted = new Promise<QuicConnection>((resolve) => (server.onConnection = resolve));
-  const c = await within(client.connect({ host: "127.0.0.1", port: server.port, serverName: "localhost", alpns: ["bench"], insecure: true }), 5000, "handshake");
-  return { c, sc: await within(accepted, 5000, "server side") };
-}
 
 test("2 MiB written in 1 kB pieces over many turns to a stream without credit arrive whole and in order", async () => {
   const { c, sc } = await pair();

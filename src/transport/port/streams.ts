@@ -2,10 +2,8 @@
 // chunks by reference and hands them to the session's next flush while the peer's credit lasts;
 // the receive half delivers in order, and while paused holds what already arrived (at most one
 // credit window) and returns no credit, so the sender stops.
+import { QueuedSend } from "../queued-send.js";
 import type { RecvStream, SendStream } from "../session.js";
-
-/** write() reports backpressure from this many queued bytes; onDrain fires under half of it. */
-export const HIGH_WATER = 256 * 1024;
 
 /** What a stream half needs from its session. */
 export interface PortHost {
@@ -21,40 +19,29 @@ export interface PortHost {
   halfDone(id: number): void;
 }
 
-export class PortSend implements SendStream {
+export class PortSend extends QueuedSend implements SendStream {
   priority = 0;
-  onDrain: (() => void) | null = null;
-  onStop: ((code: number) => void) | null = null;
-  writableLength = 0;
-  /** Chunks not yet posted; the head may be partly posted (see `offset`). */
-  queue: Uint8Array[] = [];
-  offset = 0;
   /** Bytes the peer still accepts (its receive window minus what is in flight). */
   window: number;
-  fin = false;
   finPosted = false;
   resetCode: number | undefined;
   resetPosted = false;
-  dead = false;
-  private above = false;
 
   constructor(
     readonly id: number,
     private readonly host: PortHost,
     window: number,
   ) {
+    super();
     this.window = window;
   }
 
   write(chunk: Uint8Array): boolean {
     if (this.dead || this.fin || this.resetCode !== undefined) return false;
-    if (chunk.byteLength > 0) {
-      this.queue.push(chunk);
-      this.writableLength += chunk.byteLength;
-      this.host.markPending(this);
-      if (this.writableLength >= HIGH_WATER) this.above = true;
-    }
-    return !this.above;
+    if (chunk.byteLength === 0) return this.ready;
+    const ok = this.enqueue(chunk);
+    this.host.markPending(this);
+    return ok;
   }
 
   end(): void {
@@ -66,19 +53,14 @@ export class PortSend implements SendStream {
   reset(code: number): void {
     if (this.dead || this.resetCode !== undefined || this.finPosted) return;
     this.resetCode = code;
-    this.queue = [];
-    this.writableLength = 0;
+    this.clear();
     this.host.markPending(this);
   }
 
   /** The session posted `n` bytes of the queue. */
   posted(n: number): void {
-    this.writableLength -= n;
     this.window -= n;
-    if (this.above && this.writableLength < HIGH_WATER / 2) {
-      this.above = false;
-      this.onDrain?.();
-    }
+    this.took(n);
   }
 
   /** The peer read `n` more bytes. */
@@ -91,8 +73,7 @@ export class PortSend implements SendStream {
   stopped(code: number): void {
     if (this.dead) return;
     this.dead = true;
-    this.queue = [];
-    this.writableLength = 0;
+    this.clear();
     const cb = this.onStop;
     this.onStop = null;
     this.host.halfDone(this.id);

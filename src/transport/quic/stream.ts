@@ -1,6 +1,7 @@
 // QUIC streams over the native connection. Writes are queued and handed to quiche when the
 // connection flushes (once per event-loop turn); reads are pulled from quiche when it reports the
 // stream readable. No promise per chunk: everything is a plain callback.
+import { QueuedSend } from "../queued-send.js";
 import type { RecvStream, SendStream } from "../session.js";
 
 /** What a stream needs from its connection. */
@@ -15,9 +16,7 @@ export interface StreamHost {
   shutdown(id: number, direction: "read" | "write", code: number): void;
 }
 
-const HIGH_WATER = 256 * 1024;
-
-export class QuicSendHalf implements SendStream {
+export class QuicSendHalf extends QueuedSend implements SendStream {
   private rank = 0;
   /**
    * quiche urgency (0 = first .. 255), assigned by the connection from the ranks of its live
@@ -28,23 +27,16 @@ export class QuicSendHalf implements SendStream {
   applied = -1;
   /** quiche has seen this stream (a write, or a reset that created it). */
   known = false;
-  onDrain: (() => void) | null = null;
-  onStop: ((code: number) => void) | null = null;
-  writableLength = 0;
-  /** Chunks not yet accepted by quiche; the head may be partially sent (see `offset`). */
-  queue: Uint8Array[] = [];
-  offset = 0;
-  fin = false;
   finSent = false;
   /** quiche took less than offered on the last try (no flow-control or congestion credit). */
   refused = false;
-  dead = false;
-  private above = false;
 
   constructor(
     readonly id: number,
     private readonly host: StreamHost,
-  ) {}
+  ) {
+    super();
+  }
 
   get priority(): number {
     return this.rank;
@@ -62,12 +54,10 @@ export class QuicSendHalf implements SendStream {
 
   write(chunk: Uint8Array): boolean {
     if (this.dead || this.fin) return false;
-    if (chunk.byteLength === 0) return this.writableLength < HIGH_WATER;
-    this.queue.push(chunk);
-    this.writableLength += chunk.byteLength;
+    if (chunk.byteLength === 0) return this.ready;
+    const ok = this.enqueue(chunk);
     this.host.markPending(this);
-    if (this.writableLength >= HIGH_WATER) this.above = true;
-    return !this.above;
+    return ok;
   }
 
   end(): void {
@@ -79,26 +69,20 @@ export class QuicSendHalf implements SendStream {
   reset(code: number): void {
     if (this.dead) return;
     this.dead = true;
-    this.queue = [];
-    this.writableLength = 0;
+    this.clear();
     this.host.shutdown(this.id, "write", code);
   }
 
   /** quiche took `n` bytes of the head chunk. */
   consumed(n: number): void {
-    this.writableLength -= n;
-    if (this.above && this.writableLength < HIGH_WATER / 2) {
-      this.above = false;
-      this.onDrain?.();
-    }
+    this.took(n);
   }
 
   /** Peer sent STOP_SENDING, or the connection died. */
   stopped(code: number): void {
     if (this.dead) return;
     this.dead = true;
-    this.queue = [];
-    this.writableLength = 0;
+    this.clear();
     const cb = this.onStop;
     this.onStop = null;
     cb?.(code);
