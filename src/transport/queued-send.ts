@@ -44,4 +44,18 @@ export abstract class QueuedSend {
     this.queue = [];
     this.writableLength = 0;
   }
+
+  /** The peer sent STOP_SENDING, or the session died: drop the queue and tell the writer once. */
+  stopped(code: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.clear();
+    const cb = this.onStop;
+    this.onStop = null;
+    this.whenStopped();
+    cb?.(code);
+  }
+
+  /** A subclass's own bookkeeping on stop, before the writer hears of it. */
+  protected whenStopped(): void {}
 }

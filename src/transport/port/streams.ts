@@ -69,15 +69,8 @@ export class PortSend extends QueuedSend implements SendStream {
     if (this.queue.length > 0) this.host.markPending(this);
   }
 
-  /** The peer sent STOP_SENDING, or the session died. */
-  stopped(code: number): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.clear();
-    const cb = this.onStop;
-    this.onStop = null;
+  protected override whenStopped(): void {
     this.host.halfDone(this.id);
-    cb?.(code);
   }
 
   /** FIN or reset went out: nothing more to send. */

@@ -77,16 +77,6 @@ export class QuicSendHalf extends QueuedSend implements SendStream {
   consumed(n: number): void {
     this.took(n);
   }
-
-  /** Peer sent STOP_SENDING, or the connection died. */
-  stopped(code: number): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.clear();
-    const cb = this.onStop;
-    this.onStop = null;
-    cb?.(code);
-  }
 }
 
 export class QuicRecvHalf implements RecvStream {
