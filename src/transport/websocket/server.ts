@@ -16,6 +16,7 @@ import type { Session } from "../session.js";
 import { handshakeDone } from "../tcp.js";
 import type { Logger } from "../../util/log.js";
 import { SharedRate } from "../../util/ratelog.js";
+import { corkBursts } from "./cork.js";
 import { KeepAlive } from "./keepalive.js";
 import { qmuxConfig, WebSocketSession, type QmuxLike } from "./session.js";
 import { chooseSubprotocol } from "./subprotocol.js";
@@ -121,6 +122,7 @@ export class WebSocketAcceptor<T> {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off("error", onError);
       handshakeDone(socket);
+      corkBursts(ws, socket);
       this.start(ws, { url, remote, subprotocol: choice.subprotocol ?? "", protocol: choice.protocol }, decision.value);
     });
   }
