@@ -8,6 +8,7 @@ import { Fetches } from "./fetches.js";
 import { Group } from "./group.js";
 import type { RelayStats } from "./stats.js";
 import { GroupPace, Subscription, type SubscriptionHost } from "./subscription.js";
+import { TrackInfoCell } from "./track-info.js";
 import { sameBytes, UpstreamPort, type PortHost } from "./port.js";
 import type { BroadcastSource, TrackInfo, Upstream, UpstreamPrefs, ViewerPrefs, ViewerSink } from "./types.js";
 
@@ -33,8 +34,7 @@ const DEFAULT_PREFS: ViewerPrefs = { priority: 0, ordered: false, maxLatency: 0 
 export class Track implements SubscriptionHost, PortHost {
   /** Cached groups, ascending by sequence; the last one is the newest and is always kept. */
   readonly groups: Group[] = [];
-  private infoPromise: Promise<TrackInfo> | undefined;
-  private infoValue: TrackInfo | undefined;
+  private readonly infoCell: TrackInfoCell;
   private readonly viewers = new Set<Subscription>();
   private upstream: Upstream | undefined;
   /** The sink of the current upstream (undefined when there is none). */
@@ -59,6 +59,12 @@ export class Track implements SubscriptionHost, PortHost {
     private readonly onIdle: (t: Track) => void,
   ) {
     this.fetches = new Fetches(env, () => this.maybeIdle());
+    this.infoCell = new TrackInfoCell({
+      stats: env.stats,
+      ask: () => this.source.trackInfo(this.name),
+      learned: () => this.refreshUpstream(),
+      maybeIdle: () => this.maybeIdle(),
+    });
   }
 
   get stats(): RelayStats {
@@ -70,7 +76,7 @@ export class Track implements SubscriptionHost, PortHost {
   }
 
   timescale(): number | undefined {
-    return this.infoValue?.timescale;
+    return this.infoCell.value?.timescale;
   }
 
   defaultLatency(): number {
@@ -79,7 +85,7 @@ export class Track implements SubscriptionHost, PortHost {
 
   /** TRACK_INFO once resolved. */
   get info(): TrackInfo | undefined {
-    return this.infoValue;
+    return this.infoCell.value;
   }
 
   get viewerCount(): number {
@@ -103,31 +109,7 @@ export class Track implements SubscriptionHost, PortHost {
 
   /** TRACK_INFO: asked upstream once, shared by concurrent requests, cached for the track's life. */
   trackInfo(): Promise<TrackInfo> {
-    this.env.stats.trackInfoRequests++;
-    if (this.infoPromise !== undefined) {
-      if (this.infoValue !== undefined) this.env.stats.trackInfoHits++;
-      return this.infoPromise;
-    }
-    const p = this.source.trackInfo(this.name).then(
-      (info) => {
-        // An answer from a route the track has since left is not this track's info any more.
-        if (this.infoPromise !== p) return info;
-        this.infoValue = info;
-        this.refreshUpstream();
-        return info;
-      },
-      (err: unknown) => {
-        // Not cached: a later request may succeed (the publisher may add the track).
-        if (this.infoPromise === p) {
-          this.infoPromise = undefined;
-          this.infoValue = undefined;
-        }
-        this.maybeIdle();
-        throw err;
-      },
-    );
-    this.infoPromise = p;
-    return p;
+    return this.infoCell.request();
   }
 
   /**
@@ -158,7 +140,7 @@ export class Track implements SubscriptionHost, PortHost {
       this.env.stats.upstreamsTotal++;
       this.openUpstream(-1);
       // Learn the publisher's latency window and priority even if no viewer asked for TRACK_INFO.
-      if (this.infoPromise === undefined) this.trackInfo().catch(() => undefined);
+      if (!this.infoCell.asked) this.trackInfo().catch(() => undefined);
     } else {
       this.refreshUpstream();
     }
@@ -176,7 +158,7 @@ export class Track implements SubscriptionHost, PortHost {
     const same = this.source.sameAs?.(source) === true;
     this.source = source;
     // TRACK_INFO came from the old route's publisher: ask the new one.
-    if (!same || publisherChanged) this.relearnInfo();
+    if (!same || publisherChanged) this.infoCell.forget(this.live);
     if (!this.live) return;
     if (same) {
       // The same upstream session under a new route (a peer whose own route changed): it switched
@@ -193,19 +175,6 @@ export class Track implements SubscriptionHost, PortHost {
     // A clean end from the old route no longer holds: the new one decides.
     this.endedAt = undefined;
     this.openUpstream(this.highest);
-  }
-
-  /**
-   * Forget TRACK_INFO learned from the previous route. With viewers it is asked again at once,
-   * and the old value stays until the answer replaces it (their latency window and priority keep
-   * working meanwhile); without, the next request asks the new route.
-   */
-  private relearnInfo(): void {
-    if (this.infoPromise === undefined) return;
-    this.infoPromise = undefined;
-    if (this.live) return void this.trackInfo().catch(() => undefined);
-    this.infoValue = undefined;
-    this.maybeIdle();
   }
 
   /** @internal a viewer updated its preferences. */
@@ -376,7 +345,7 @@ export class Track implements SubscriptionHost, PortHost {
   // --- internals -----------------------------------------------------------------------------
 
   private window(): number {
-    const publisher = this.infoValue?.maxLatency || DEFAULT_MAX_LATENCY;
+    const publisher = this.infoCell.value?.maxLatency || DEFAULT_MAX_LATENCY;
     return Math.min(publisher, this.env.maxAge);
   }
 
@@ -388,7 +357,8 @@ export class Track implements SubscriptionHost, PortHost {
       if (s.prefs.maxLatency <= 0) unlimited = true;
       else latency = Math.max(latency, s.prefs.maxLatency);
     }
-    return { priority: this.infoValue?.priority ?? 0, ordered: this.infoValue?.ordered ?? false, maxLatency: unlimited ? 0 : latency };
+    const info = this.infoCell.value;
+    return { priority: info?.priority ?? 0, ordered: info?.ordered ?? false, maxLatency: unlimited ? 0 : latency };
   }
 
   private refreshUpstream(): void {
@@ -458,6 +428,6 @@ export class Track implements SubscriptionHost, PortHost {
   }
 
   private maybeIdle(): void {
-    if (this.viewers.size === 0 && !this.live && this.fetches.size === 0 && this.infoValue === undefined && this.infoPromise === undefined) this.onIdle(this);
+    if (this.viewers.size === 0 && !this.live && this.fetches.size === 0 && this.infoCell.value === undefined && !this.infoCell.asked) this.onIdle(this);
   }
 }
