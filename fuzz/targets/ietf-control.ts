@@ -9,7 +9,8 @@ import { control, ControlFramer } from "../../src/session/ietf/message.js";
 import { Params, SetupKey } from "../../src/session/ietf/params.js";
 import { Goaway, RequestError, RequestIdMessage, RequestOk, RequestType } from "../../src/session/ietf/request.js";
 import { ClientSetup, ServerSetup, Setup, SetupType } from "../../src/session/ietf/setup.js";
-import { PublishDone, Subscribe, SubscribeOk, SubscribeType, SubscribeUpdate, Unsubscribe } from "../../src/session/ietf/subscribe.js";
+import { PublishDone, Subscribe, SubscribeOk, SubscribeType, Unsubscribe } from "../../src/session/ietf/subscribe.js";
+import { SubscribeUpdate } from "../../src/session/ietf/update.js";
 import { Fetch, FetchCancel, FetchMessage, FetchOk, FetchType } from "../../src/session/ietf/fetch.js";
 import { Publish, PublishOk, PublishType } from "../../src/session/ietf/publish.js";
 import { TrackStatus, TrackStatusOk, TrackStatusType } from "../../src/session/ietf/track-status.js";
@@ -88,6 +89,7 @@ function seeds(): Uint8Array[] {
       v >= 0xff000011 ? control(v, SetupType.Setup, (w) => new Setup(p).encode(w)) : control(v, SetupType.Client, (w) => new ClientSetup([v], p).encode(w)),
       control(v, SubscribeType.Subscribe, (w) => new Subscribe({ requestId: 2, namespace: "room/a", track: "video", filter: { kind: "absolute", startGroup: 3, startObject: 0, endGroup: 7 } }).encode(w)),
       control(v, SubscribeType.SubscribeOk, (w) => new SubscribeOk(2, 2, { timescale: 1000, groupOrder: 2 }).encode(w)),
+      control(v, SubscribeType.SubscribeUpdate, (w) => new SubscribeUpdate({ requestId: 16, existing: 2, priority: 7, forward: false, start: { group: 4, object: 0 }, endGroup: 6 }).encode(w)),
       control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(4, "room/a").encode(w)),
       control(v, subscribeNamespaceType(v), (w) => new SubscribeNamespace(6, "room").encode(w)),
       control(v, RequestType.RequestError, (w) => new RequestError(2, 4, "nope", 100).encode(w)),

@@ -91,6 +91,7 @@ export class Metrics {
     counter("moq_relay_auth_refusals_total", "connections refused by authentication, by reason", ["reason"], () => single(c.authRefusals, "reason"));
     counter("moq_relay_protocol_errors_total", "sessions closed with an error code, by code", ["code"], () => single(c.errors, "code"));
     counter("moq_relay_cache_evictions_total", "cached groups dropped by the byte budget", [], () => s.evictions);
+    counter("moq_relay_datagram_objects_dropped_total", "datagram objects with no place in a relay group (past a gap in object ids)", [], () => s.datagramObjectsDropped);
     gauge("moq_relay_broadcasts", "live broadcasts", [], () => s.broadcasts);
     gauge("moq_relay_tracks", "tracks of live broadcasts", [], () => src.trackCount());
     gauge("moq_relay_cache_bytes", "payload bytes held by the group cache", [], () => s.cacheBytes);

@@ -14,6 +14,8 @@ export class RelayStats {
   groupsDropped = 0;
   /** Groups dropped from the cache by the byte budget (not by age). */
   evictions = 0;
+  /** Datagram objects a relay group had no place for (past a gap in their group's object ids). */
+  datagramObjectsDropped = 0;
 
   /** Gauges. */
   broadcasts = 0;

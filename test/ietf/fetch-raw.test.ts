@@ -8,34 +8,18 @@ import QmuxSession from "@moq/qmux";
 import { servingLive, startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 import { decodeFetchObjects, Fetch, FetchMessage, FetchOk, FetchType } from "../../src/session/ietf/fetch.js";
-import { control, ControlFramer, type ControlMessage } from "../../src/session/ietf/message.js";
+import { control, type ControlMessage } from "../../src/session/ietf/message.js";
 import { FETCH_HEADER } from "../../src/session/ietf/object.js";
 import { Params, SetupKey } from "../../src/session/ietf/params.js";
-import { RequestType } from "../../src/session/ietf/request.js";
 import { ClientSetup, Setup, SetupType } from "../../src/session/ietf/setup.js";
 import { Draft, draftName, hasControlStream, hasFilterFields } from "../../src/session/ietf/version.js";
 import { IetfReader } from "../../src/session/ietf/wire.js";
+import { messageReader } from "./raw.js";
 
 const relay = await startTestRelay();
 after(() => relay.close());
 
 const frames = (g: number): string[] => [`r${g} first`, `r${g} ${"q".repeat(300 + g)}`, ""];
-
-/** Read whole control messages from a stream, skipping MAX_REQUEST_ID grants. */
-function messages(readable: ReadableStream<Uint8Array>, v: Draft): (what: string) => Promise<ControlMessage> {
-  const r = readable.getReader();
-  const framer = new ControlFramer(v, 65535);
-  return async (what) => {
-    for (;;) {
-      const m = framer.next();
-      if (m !== undefined && m.type !== RequestType.MaxRequestId) return m;
-      if (m !== undefined) continue;
-      const { value, done } = await within(r.read(), 5000, what);
-      if (done) throw new Error(`the stream ended waiting for ${what}`);
-      framer.push(value);
-    }
-  };
-}
 
 /** The body of a fetch stream (after its type and Request ID), or undefined for another stream type. */
 async function fetchBody(s: ReadableStream<Uint8Array>, v: Draft): Promise<{ id: number; body: Uint8Array } | undefined> {
@@ -92,7 +76,7 @@ for (const v of [Draft.D15, Draft.D17, Draft.D19, Draft.D20]) {
       if (hasControlStream(v)) {
         const ctl = await s.createBidirectionalStream();
         const w = ctl.writable.getWriter();
-        const next = messages(ctl.readable as ReadableStream<Uint8Array>, v);
+        const next = messageReader(ctl.readable as ReadableStream<Uint8Array>, v);
         await w.write(control(v, SetupType.Client, (x) => new ClientSetup([v], new Params().setVarint(SetupKey.MaxRequestId, 100)).encode(x)));
         assert.equal((await next("SERVER_SETUP")).type, SetupType.Server);
         await w.write(control(v, Fetch.type, (x) => req.encode(x)));
@@ -104,7 +88,7 @@ for (const v of [Draft.D15, Draft.D17, Draft.D19, Draft.D20]) {
         sw.releaseLock();
         const bidi = await s.createBidirectionalStream();
         await bidi.writable.getWriter().write(control(v, Fetch.type, (x) => req.encode(x)));
-        answer = await messages(bidi.readable as ReadableStream<Uint8Array>, v)("FETCH_OK");
+        answer = await messageReader(bidi.readable as ReadableStream<Uint8Array>, v)("FETCH_OK");
       }
       assert.equal(answer.type, FetchMessage.FetchOk);
       const ok = FetchOk.decode(answer.body);

@@ -11,9 +11,10 @@ import { FetchCancel, FetchMessage } from "./fetch.js";
 import { Termination } from "./errors.js";
 import { control, type ControlFramer, type ControlMessage } from "./message.js";
 import { decodeNamespace } from "./namespace.js";
-import { Goaway, RequestIdMessage, RequestType } from "./request.js";
+import { Goaway, RequestCode, RequestError, RequestIdMessage, RequestType } from "./request.js";
 import type { IetfSession } from "./session.js";
 import { SubscribeType, Unsubscribe } from "./subscribe.js";
+import { SubscribeUpdate } from "./update.js";
 import { Draft } from "./version.js";
 import { IetfReader } from "./wire.js";
 
@@ -26,6 +27,8 @@ export class ControlAdapter {
   private readonly namespaces = new Map<string, number>();
   /** The client may use Request IDs below this. */
   private maxIn: number;
+  /** The highest Request ID the client has used (-2: none yet). */
+  private highestIn = -2;
   /** We may use Request IDs below this (the client's MAX_REQUEST_ID). */
   maxOut: number;
   private closed = false;
@@ -134,6 +137,7 @@ export class ControlAdapter {
         this.s.log.info({ uri: Goaway.decode(m.body).uri }, "client sent GOAWAY");
         return;
       case SubscribeType.SubscribeUpdate:
+        return this.update(m);
       case AnnounceType.PublishNamespaceCancel:
       case RequestType.RequestsBlocked:
         return;
@@ -156,6 +160,7 @@ export class ControlAdapter {
       this.s.closeWith(Termination.TooManyRequests, `request id ${id} is not below MAX_REQUEST_ID ${this.maxIn}`);
       return false;
     }
+    this.highestIn = Math.max(this.highestIn, id);
     return true;
   }
 
@@ -179,10 +184,38 @@ export class ControlAdapter {
       if (m.body.draft === Draft.D17) r.varint();
       this.namespaces.set(decodeNamespace(r), id);
     }
-    const vs = new VirtualStream(this, id, false);
+    const vs = new VirtualStream(this, id, false, undefined, m.type);
     this.streams.set(id, vs);
     this.s.acceptBidi(vs);
     vs.deliver(m.raw, false);
+  }
+
+  /**
+   * SUBSCRIBE_UPDATE (14–15) / REQUEST_UPDATE (16): it uses a Request ID of its own (granted back
+   * at once: it finishes here) and names the request it changes. A subscription gets it on its
+   * stream. Naming a request that never existed, or (14–15) one that is no subscription, is a
+   * PROTOCOL_VIOLATION; one that already finished is answered (15–16) or dropped (14) instead,
+   * since the update may have crossed its PUBLISH_DONE.
+   */
+  private update(m: ControlMessage): void {
+    const v = this.s.draft;
+    const u = SubscribeUpdate.decode(new IetfReader(m.body.buf, m.body.draft, m.body.pos, m.body.end));
+    if (!this.admit(u.requestId)) return;
+    this.grant();
+    const id = u.existing ?? -1;
+    const target = this.streams.get(id);
+    const existed = id >= 0 && id % 2 === 0 && id <= this.highestIn && id !== u.requestId;
+    if (target === undefined || target.ours) {
+      if (!existed || target?.ours === true) return this.s.closeWith(Termination.ProtocolViolation, `update for unknown request id ${id}`);
+      if (v !== Draft.D14) this.write(control(v, RequestType.RequestError, (w) => new RequestError(u.requestId, RequestCode.DoesNotExist, "no such open request").encode(w)));
+      return;
+    }
+    if (target.kind !== SubscribeType.Subscribe) {
+      if (v !== Draft.D16) return this.s.closeWith(Termination.ProtocolViolation, `SUBSCRIBE_UPDATE for request ${id}, which is not a SUBSCRIBE`);
+      this.write(control(v, RequestType.RequestError, (w) => new RequestError(u.requestId, RequestCode.NotSupported, "only subscriptions can be updated").encode(w)));
+      return;
+    }
+    target.deliver(m.raw, false);
   }
 
   private target(m: ControlMessage): VirtualStream | undefined {
@@ -214,6 +247,8 @@ class VirtualStream implements BidiStream, SendStream, RecvStream {
     readonly ours: boolean,
     /** Ours: what ending our side sends (UNSUBSCRIBE, PUBLISH_NAMESPACE_DONE). */
     private readonly farewell?: Uint8Array,
+    /** The client's: the message type that opened it. */
+    readonly kind?: number,
   ) {}
 
   // --- SendStream ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import { AnnounceType, RequestIdOnly } from "./announce.js";
 import { Draft } from "./version.js";
 import { type AliasTarget, IetfSource } from "./ingest-source.js";
 import { IetfPushes } from "./ingest-push.js";
-import { ObjectDatagram } from "./datagram.js";
+import { DatagramIngest } from "./ingest-datagram.js";
 import { type ControlFramer, control } from "./message.js";
 import { ObjectParser } from "./object.js";
 import { RequestCode, RequestOk, RequestType } from "./request.js";
@@ -35,8 +35,11 @@ export class IetfIngest {
   /** PUBLISH: tracks the client pushes. */
   readonly pushes: IetfPushes;
 
+  private readonly datagrams: DatagramIngest;
+
   constructor(readonly s: IetfSession) {
     this.pushes = new IetfPushes(this);
+    this.datagrams = new DatagramIngest(s, (alias) => this.byAlias.get(alias));
   }
 
   /** The broadcast the client announced at `rel` (relative to the session root), if any. */
@@ -141,7 +144,9 @@ export class IetfIngest {
 
   /** @internal the subscription is over: its alias routes nothing more. */
   unbindAlias(alias: number, up: AliasTarget): void {
-    if (this.byAlias.get(alias) === up) this.byAlias.delete(alias);
+    if (this.byAlias.get(alias) !== up) return;
+    this.byAlias.delete(alias);
+    this.datagrams.forget(up);
   }
 
   /** A subgroup stream from the publisher; `head` is what was read past the stream type. */
@@ -176,32 +181,16 @@ export class IetfIngest {
     if (head.length > 0) guard.run(() => parser.push(head));
   }
 
-  /**
-   * An object datagram: a whole single-object group (object 0) of an upstream subscription or a
-   * pushed track. Other objects have no place in a relay group and are dropped; a malformed
-   * datagram closes the session (PROTOCOL_VIOLATION).
-   */
+  /** An object datagram (ingest-datagram.ts maps it into a relay group). */
   datagram(data: Uint8Array): void {
-    const s = this.s;
-    let d: ObjectDatagram;
-    try {
-      d = ObjectDatagram.decode(data, s.draft);
-    } catch (err) {
-      return s.fail(err);
-    }
-    if (d.payload === undefined || d.object !== 0) return;
-    if (d.payload.byteLength > s.limits.max_frame_size) return;
-    const up = this.byAlias.get(d.alias);
-    const g = up?.sink.group(d.group, true);
-    if (g === undefined) return; // unknown alias, nobody watching, or already received on a stream
-    g.append(d.timestamp ?? up?.clockNow() ?? Date.now(), d.payload);
-    g.finish();
+    this.datagrams.receive(data);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.pushes.close();
+    this.datagrams.close();
     for (const [rel, src] of this.sources) {
       src.dispose();
       this.s.origin.withdraw(join(this.s.grant.root, rel), src);

@@ -76,40 +76,41 @@ export class IetfFetches {
     }
     const track = this.resolve(stream, req.requestId, req.namespace ?? "", req.track ?? "");
     if (track === undefined) return;
-    const spans = standaloneSpans(s.draft, req, track);
-    if (spans === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the range ends before it starts");
-    this.serve(stream, req, framer, track, spans);
+    const plan = standalonePlan(s.draft, req, track);
+    if (typeof plan === "string") return s.reject(stream, req.requestId, RequestCode.InvalidRange, plan);
+    this.serve(stream, req, framer, track, plan);
   }
 
   private join(stream: BidiStream, req: Fetch, framer: ControlFramer, j: Joinable | undefined): void {
     const s = this.s;
     if (j === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidJoiningRequest, "no such subscription");
     if (j.join === undefined) return s.reject(stream, req.requestId, RequestCode.InvalidRange, "the track has no objects yet");
-    this.serve(stream, req, framer, j.track, joiningSpans(s.draft, req, j.track, j.join));
+    this.serve(stream, req, framer, j.track, joiningPlan(s.draft, req, j.track, j.join));
   }
 
-  /** FETCH_OK, then the spans on a fetch stream. */
-  private serve(stream: BidiStream, req: Fetch, framer: ControlFramer, track: Track, spans: Span[]): void {
+  /**
+   * FETCH_OK, then the spans on a fetch stream. Objects the cache does not hold have unknown
+   * status (evicted, or older than the relay's upstream): delivery stops at the first such gap in
+   * the requested order and the fetch stream is reset with UNKNOWN_OBJECT_STATUS, as the drafts
+   * allow, rather than ending it with a FIN that would claim those objects do not exist.
+   */
+  private serve(stream: BidiStream, req: Fetch, framer: ControlFramer, track: Track, plan: Plan): void {
     const s = this.s;
     s.origin.stats.fetches++;
     const descending = req.groupOrder === GroupOrder.Descending;
-    if (descending) spans.reverse();
+    const items = descending ? [...plan.items].reverse() : plan.items;
+    const gap = items.findIndex((x) => x === GAP);
+    const spans = (gap < 0 ? items : items.slice(0, gap)) as Span[];
     const objects = spans.reduce((n, sp) => n + sp.to - sp.from, 0);
-    s.log.debug({ track: track.name, groups: spans.length, objects, joining: req.joining }, "fetch");
-    const last = spans.at(descending ? 0 : -1);
-    const first = spans.at(descending ? -1 : 0);
-    // 14–19 give the end as "last object + 1"; draft-20 names the last object itself.
-    const plus = hasFilterFields(s.draft) ? 0 : 1;
-    const end: Location =
-      last !== undefined ? { group: last.group.sequence, object: last.to - 1 + plus } : first !== undefined ? { group: first.group.sequence, object: first.from } : (req.start ?? { group: 0, object: 0 });
+    s.log.debug({ track: track.name, groups: spans.length, objects, joining: req.joining, unknown: gap >= 0 }, "fetch");
     stream.send.write(
       control(s.draft, FetchMessage.FetchOk, (w) =>
-        new FetchOk(req.requestId, false, end, { timescale: track.info?.timescale }, descending ? GroupOrder.Descending : GroupOrder.Ascending).encode(w),
+        new FetchOk(req.requestId, false, plan.end, { timescale: track.info?.timescale }, descending ? GroupOrder.Descending : GroupOrder.Ascending).encode(w),
       ),
     );
     s.requests++;
     let opening = true;
-    const pump = new FetchPump(s, req.requestId, spans, track.info?.priority ?? 0, track.info?.timescale !== undefined, (p) => {
+    const pump = new FetchPump(s, req.requestId, spans, gap >= 0 ? unknownStatus(s.draft) : undefined, track.info?.priority ?? 0, track.info?.timescale !== undefined, (p) => {
       clearTimeout(timer);
       this.running.delete(p);
       if (opening) this.orphans++;
@@ -163,6 +164,8 @@ class FetchPump {
     private readonly s: IetfSession,
     private readonly requestId: number,
     spans: Span[],
+    /** Reset the stream with this code after the spans (objects of unknown status follow), else FIN. */
+    private readonly unknown: number | undefined,
     private readonly priority: number,
     private readonly stamped: boolean,
     private readonly onDone: (p: FetchPump) => void,
@@ -213,7 +216,8 @@ class FetchPump {
       stats.bytesOut += payload.byteLength;
       if (payload.byteLength > 0 && !out.write(payload)) return;
     }
-    out.end();
+    if (this.unknown === undefined) out.end();
+    else out.reset(this.unknown);
     this.finish();
   }
 
@@ -226,45 +230,91 @@ class FetchPump {
   }
 }
 
-/** Cached groups in [first, last], each cut to [from, to); `to` past the cache is clipped. */
-function spansOf(track: Track, start: Location, last: number, endObject: number | undefined): Span[] {
-  const out: Span[] = [];
+/** A gap in the cache inside the requested range: objects of unknown status. */
+const GAP = "gap" as const;
+
+/** What a FETCH answers: cached spans and gaps in ascending order, and FETCH_OK's End Location. */
+interface Plan {
+  items: Array<Span | typeof GAP>;
+  end: Location;
+}
+
+/** The stream reset code for "the next object's status is unknown" (14–15 have none: INTERNAL_ERROR). */
+function unknownStatus(v: Draft): number {
+  if (v >= Draft.D18) return 0x6;
+  return v >= Draft.D16 ? 0x4 : 0x0;
+}
+
+/**
+ * Objects from `start` through `last` (inclusive; `lastTo` = one past the last object of group
+ * `last`, undefined = the whole group), as cached spans with a GAP wherever a group in the range
+ * is not cached. The range never runs past the track's Largest Object.
+ */
+function planOf(track: Track, start: Location, last: number, lastTo: number | undefined): Array<Span | typeof GAP> {
+  const out: Array<Span | typeof GAP> = [];
+  let expect = start.group;
   for (const g of track.groups) {
     if (g.sequence < start.group || g.sequence > last) continue;
+    if (g.sequence > expect) out.push(GAP);
+    expect = g.sequence + 1;
     const from = g.sequence === start.group ? start.object : 0;
-    const to = g.sequence === last && endObject !== undefined ? Math.min(endObject, g.payloads.length) : g.payloads.length;
+    const to = g.sequence === last && lastTo !== undefined ? Math.min(lastTo, g.payloads.length) : g.payloads.length;
     if (to > from) out.push({ group: g, from, to });
   }
+  if (expect <= last) out.push(GAP);
   return out;
 }
 
-/** A standalone FETCH's objects, or undefined when the range runs backwards. */
-function standaloneSpans(v: Draft, req: Fetch, track: Track): Span[] | undefined {
-  const largest = track.latest?.sequence;
+/** A standalone FETCH's plan, or why its range is invalid (INVALID_RANGE). */
+function standalonePlan(v: Draft, req: Fetch, track: Track): Plan | string {
+  const latest = track.latest;
+  if (latest === undefined) return "the track has no objects yet";
+  // Largest Object: the newest group's last object so far.
+  const largest = { group: latest.sequence, object: Math.max(0, latest.payloads.length - 1) };
+  let start: Location;
+  let last: Location | undefined; // inclusive; undefined = through the Largest Object
   if (hasFilterFields(v)) {
     const f: Filter | undefined = req.filter;
-    if (f === undefined || f.kind === "unfiltered") return spansOf(track, { group: 0, object: 0 }, Infinity, undefined);
-    if (largest === undefined) return [];
-    if (f.kind === "nextObject") return [];
-    if (f.kind === "relative") return spansOf(track, { group: Math.max(0, largest + 1 - f.groups), object: 0 }, largest, undefined);
-    const endGroup = f.endGroup ?? largest;
-    if (endGroup < f.startGroup) return undefined;
-    return spansOf(track, { group: f.startGroup, object: f.startObject }, endGroup, f.endObject === undefined ? undefined : f.endObject + 1);
+    if (f === undefined || f.kind === "unfiltered") start = { group: track.groups[0]?.sequence ?? 0, object: 0 };
+    else if (f.kind === "nextObject") return "the range holds no published object";
+    else if (f.kind === "relative") start = { group: Math.max(0, largest.group + 1 - f.groups), object: 0 };
+    else {
+      start = { group: f.startGroup, object: f.startObject };
+      if (f.endGroup !== undefined) {
+        if (f.endGroup < f.startGroup || (f.endGroup === f.startGroup && f.endObject !== undefined && f.endObject < f.startObject)) return "the range ends before it starts";
+        last = { group: f.endGroup, object: f.endObject ?? Infinity };
+      }
+    }
+  } else {
+    start = req.start ?? { group: 0, object: 0 };
+    const end = req.end ?? { group: 0, object: 0 };
+    if (end.group < start.group || (end.group === start.group && end.object !== 0 && end.object <= start.object)) return "the range ends before it starts";
+    // End Location is "last object + 1"; object 0 asks for the whole end group.
+    last = { group: end.group, object: end.object === 0 ? Infinity : end.object - 1 };
   }
-  const start = req.start ?? { group: 0, object: 0 };
-  const end = req.end ?? { group: 0, object: 0 };
-  if (end.group < start.group || (end.group === start.group && end.object !== 0 && end.object <= start.object)) return undefined;
-  // End Location is "last object + 1"; object 0 asks for the whole end group.
-  return spansOf(track, start, end.group, end.object === 0 ? undefined : end.object);
+  if (start.group > largest.group || (start.group === largest.group && start.object > largest.object)) return "the range starts after the largest object";
+  if (last === undefined || last.group > largest.group || (last.group === largest.group && last.object >= largest.object)) last = largest;
+  const items = planOf(track, start, last.group, last.object === Infinity ? undefined : last.object + 1);
+  // A whole end group is named by its last object when the cache holds it (else 14–19 say "object
+  // 0": the whole group). 14–19 give the end as "last object + 1"; draft-20 names the last object.
+  const n = last.object === Infinity ? track.get(last.group)?.payloads.length : last.object + 1;
+  const plus = hasFilterFields(v) ? 0 : 1;
+  const end: Location = { group: last.group, object: n === undefined || n === 0 ? 0 : n - 1 + plus };
+  return { items, end };
 }
 
-/** A joining FETCH's objects: from its start to the group before the subscription's first. */
-function joiningSpans(v: Draft, req: Fetch, track: Track, join: number): Span[] {
+/** A joining FETCH's plan: from its start to the group before the subscription's first. */
+function joiningPlan(v: Draft, req: Fetch, track: Track, join: number): Plan {
   let n = req.joiningStart ?? 0;
   if (hasFilterFields(v) && req.filter !== undefined) n = req.filter.kind === "relative" ? req.filter.groups : req.filter.kind === "absolute" ? req.filter.startGroup : 0;
   let start: number;
   if (req.fetchType === FetchType.AbsoluteJoining) start = n;
   // Relative: Largest.Group - N (draft-20: Largest.Group + 1 - N); the relay's Largest is `join`.
   else start = Math.max(0, join - n + (hasFilterFields(v) ? 1 : 0));
-  return spansOf(track, { group: start, object: 0 }, join - 1, undefined);
+  const items = start < join ? planOf(track, { group: start, object: 0 }, join - 1, undefined) : [];
+  // The Joining Location is the last object before the subscription's first group.
+  const before = track.get(join - 1);
+  const plus = hasFilterFields(v) ? 0 : 1;
+  const end: Location = before !== undefined && before.payloads.length > 0 ? { group: join - 1, object: before.payloads.length - 1 + plus } : { group: Math.max(0, join - 1), object: 0 };
+  return { items, end };
 }

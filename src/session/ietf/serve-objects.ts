@@ -8,7 +8,7 @@ import type { Subscription } from "../../relay/subscription.js";
 import type { Track } from "../../relay/track.js";
 import type { ViewerPrefs, ViewerSink } from "../../relay/types.js";
 import type { BidiStream, SendStream } from "../../transport/session.js";
-import { Code } from "../error.js";
+import { Code, MoqError } from "../error.js";
 import { GroupPump, UniOpener } from "../pump.js";
 import { groupRank } from "../lite/session-io.js";
 import { ObjectDatagram } from "./datagram.js";
@@ -16,8 +16,14 @@ import { control } from "./message.js";
 import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "./object.js";
 import type { IetfSession } from "./session.js";
 import { DoneStatus, PublishDone, SubscribeType } from "./subscribe.js";
-import type { Draft } from "./version.js";
+import { RequestCode, RequestError, RequestOk, RequestType } from "./request.js";
+import { relayPriority, type Location, type SubscribeUpdate } from "./update.js";
+import { Draft } from "./version.js";
 import { IetfWriter } from "./wire.js";
+
+function before(a: Location, b: Location): boolean {
+  return a.group < b.group || (a.group === b.group && a.object < b.object);
+}
 
 /** IETF objects: an object head (with the timestamp property when asked) before each payload. */
 export class ObjectPump extends GroupPump {
@@ -45,6 +51,10 @@ export class IetfDownstream implements ViewerSink {
   private ending: number | undefined;
   private finished = false;
   private readonly opener: UniOpener;
+  /** Forward State 0: no objects are sent (control messages still are). */
+  private paused: boolean;
+  /** The start location as the viewer knows it (its filter's, else 0/0): 14–15 updates may not go below. */
+  private clientStart: Location;
 
   constructor(
     private readonly s: IetfSession,
@@ -52,14 +62,19 @@ export class IetfDownstream implements ViewerSink {
     /** The Request ID, also the Track Alias we gave the viewer. */
     readonly alias: number,
     private readonly track: Track,
-    private readonly prefs: ViewerPrefs,
+    private prefs: ViewerPrefs,
     private readonly stamped: boolean,
     private readonly onFinished: (d: IetfDownstream) => void,
+    opts: { forward: boolean; start?: Location },
   ) {
     this.opener = new UniOpener(() => s.transport.openUni());
+    this.paused = !opts.forward;
+    this.clientStart = opts.start ?? { group: 0, object: 0 };
   }
 
   start(): void {
+    // An update that arrived with the SUBSCRIBE may have failed it already.
+    if (this.finished) return;
     this.sub = this.track.subscribe(this, this.prefs);
     this.maybeFinish();
   }
@@ -81,38 +96,99 @@ export class IetfDownstream implements ViewerSink {
     this.opener.dispose();
   }
 
+  /**
+   * SUBSCRIBE_UPDATE / REQUEST_UPDATE: priority (groups in flight are re-ranked), Forward State
+   * (0 resets the groups in flight and skips new ones, 1 resumes with the next group) and range
+   * (groups in flight outside it are reset; reaching the end group ends the subscription with
+   * PUBLISH_DONE SUBSCRIPTION_ENDED). Answered with REQUEST_OK (15+) before anything it causes.
+   * Throws on what drafts 14–15 call a protocol violation.
+   */
+  update(u: SubscribeUpdate): void {
+    if (this.finished) return;
+    const s = this.s;
+    const v = s.draft;
+    const end = u.endGroup === undefined ? this.prefs.end : (u.endGroup ?? undefined);
+    const start = u.start ?? this.clientStart;
+    if (v <= Draft.D15 && u.start !== undefined && before(u.start, this.clientStart)) throw new MoqError(Code.ProtocolViolation, "the update moves the start location back");
+    if (v === Draft.D14 && this.prefs.end !== undefined && (end === undefined || end > this.prefs.end)) throw new MoqError(Code.ProtocolViolation, "the update moves the end group out");
+    if (end !== undefined && end < start.group) {
+      if (v <= Draft.D15) throw new MoqError(Code.ProtocolViolation, `the update's end group ${end} is before its start group ${start.group}`);
+      this.stream.send.write(control(v, RequestType.RequestError, (w) => new RequestError(u.requestId, RequestCode.InvalidRange, "end group before start").encode(w)));
+      for (const p of [...this.pumps]) p.abort(Code.Cancel);
+      return this.done(DoneStatus.UpdateFailed, "update failed");
+    }
+    if (v !== Draft.D14) this.stream.send.write(control(v, RequestType.RequestOk, (w) => new RequestOk(u.requestId).encode(w)));
+    this.clientStart = start;
+    const prefs: ViewerPrefs = { ...this.prefs };
+    if (u.priority !== undefined) prefs.priority = relayPriority(u.priority);
+    if (u.start !== undefined) prefs.start = u.start.group;
+    if (end === undefined) delete prefs.end;
+    else prefs.end = end;
+    this.prefs = prefs;
+    if (u.forward !== undefined) this.paused = !u.forward;
+    const publisher = this.track.info?.priority ?? 0;
+    for (const p of [...this.pumps]) {
+      const seq = p.sequence;
+      if (this.paused || seq < (prefs.start ?? seq) || seq > (prefs.end ?? seq)) p.abort(Code.Cancel);
+      else p.rank = groupRank(prefs.priority, publisher, seq, prefs.ordered);
+    }
+    this.sub?.update(prefs);
+    this.maybeFinish();
+  }
+
   group(cursor: GroupCursor): void {
     if (this.finished) return void cursor.close();
+    if (this.paused) {
+      cursor.close();
+      return this.maybeFinish();
+    }
     if (cursor.group.datagram && this.s.transport.maxDatagramSize > 0) return this.datagram(cursor);
     this.streamGroup(cursor);
   }
 
-  /** A group that came as one datagram goes out as one when it fits, else on a stream as any group. */
+  /**
+   * A group that came as datagrams goes out as datagrams, each object as it arrives (object id =
+   * its position; END_OF_GROUP on the last once the group is finished). Sends are batched to the
+   * end of the current turn, so a group appended and finished at once carries END_OF_GROUP. If its
+   * first object does not fit a datagram the whole group goes on a stream, as any group; a later
+   * one that does not fit ends the group for this viewer there (datagrams promise no delivery).
+   */
   private datagram(cursor: GroupCursor): void {
     const s = this.s;
     const g = cursor.group;
-    const send = (): void => {
+    const stats = s.origin.stats;
+    const priority = this.track.info?.priority ?? 0;
+    let scheduled = false;
+    const stop = (): void => {
       cursor.onChange = null;
-      if (!cursor.isActive || this.finished) {
-        cursor.close();
-        return this.maybeFinish();
-      }
-      if (g.error === undefined && g.payloads.length === 1) {
-        const d = new ObjectDatagram(this.alias, g.sequence, 0, this.track.info?.priority ?? 0, this.stamped ? g.timestamps[0] : undefined, g.payloads[0], true);
-        const bytes = d.encode(s.draft);
-        if (bytes.byteLength <= s.transport.maxDatagramSize && s.transport.sendDatagram(bytes)) {
-          s.origin.stats.groupsOut++;
-          s.origin.stats.framesOut++;
-          s.origin.stats.bytesOut += g.payloads[0].byteLength;
-          cursor.close();
-          return this.maybeFinish();
-        }
-      }
-      this.streamGroup(cursor);
+      cursor.close();
+      this.maybeFinish();
     };
-    // The ingest appends and finishes a datagram's group right after offering it.
-    if (g.done) send();
-    else cursor.onChange = () => void (g.done && send());
+    const flush = (): void => {
+      scheduled = false;
+      if (!cursor.isActive || this.finished || this.paused) return stop();
+      while (cursor.index < g.payloads.length) {
+        const i = cursor.index;
+        const last = g.done && g.error === undefined && i === g.payloads.length - 1;
+        const bytes = new ObjectDatagram(this.alias, g.sequence, i, priority, this.stamped ? g.timestamps[i] : undefined, g.payloads[i], last).encode(s.draft);
+        if (bytes.byteLength > s.transport.maxDatagramSize || !s.transport.sendDatagram(bytes)) {
+          if (i > 0) return stop();
+          cursor.onChange = null;
+          return this.streamGroup(cursor);
+        }
+        if (i === 0) stats.groupsOut++;
+        stats.framesOut++;
+        stats.bytesOut += g.payloads[i].byteLength;
+        cursor.index++;
+      }
+      if (g.done) stop();
+    };
+    cursor.onChange = () => {
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(flush);
+    };
+    cursor.onChange();
   }
 
   private streamGroup(cursor: GroupCursor): void {
@@ -150,7 +226,8 @@ export class IetfDownstream implements ViewerSink {
   private maybeFinish(): void {
     if (this.finished || this.ending === undefined || this.sub === undefined) return;
     if (this.pumps.size > 0 || this.sub.pendingCount > 0) return;
-    this.done(DoneStatus.TrackEnded, "track ended");
+    if (this.prefs.end !== undefined && this.ending === this.prefs.end + 1) this.done(DoneStatus.SubscriptionEnded, "subscription ended");
+    else this.done(DoneStatus.TrackEnded, "track ended");
   }
 
   private done(status: number, reason: string): void {

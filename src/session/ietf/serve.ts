@@ -19,7 +19,11 @@ import { IetfFetches, type Joinable } from "./serve-fetch.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
 import { type TrackStatus, TrackStatusOk } from "./track-status.js";
+import { relayPriority, SubscribeUpdate } from "./update.js";
 import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
+
+/** SUBSCRIBE_UPDATEs held while SUBSCRIBE_OK is pending (draft-19's MAX_REQUEST_UPDATES idea). */
+const MAX_EARLY_UPDATES = 8;
 
 export class IetfServe {
   private readonly watches = new Set<Watch>();
@@ -170,7 +174,6 @@ export class IetfServe {
   subscribe(stream: BidiStream, msg: Subscribe, framer: ControlFramer): void {
     const s = this.s;
     if (this.subs.has(msg.requestId)) throw new MoqError(Code.Duplicate, `request id ${msg.requestId} reused`);
-    if (!msg.forward) return s.reject(stream, msg.requestId, RequestCode.NotSupported, "forward=0 is not supported");
     if (this.subs.size >= s.limits.max_subscriptions_per_session) {
       s.log.warn({ path: msg.namespace, limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
       return s.reject(stream, msg.requestId, RequestCode.InternalError, "too many subscriptions", 1000);
@@ -191,11 +194,23 @@ export class IetfServe {
     };
     let down: IetfDownstream | undefined;
     let cancelled = false;
+    // Updates that arrive before SUBSCRIBE_OK wait for it (their answers must follow it).
+    const early: SubscribeUpdate[] = [];
     stream.recv.onData = (chunk) => {
-      // SUBSCRIBE_UPDATE / UNSUBSCRIBE (16) are read and ignored: one range per subscription.
-      framer.push(chunk);
-      framer.drain();
+      try {
+        framer.push(chunk);
+        for (let m = framer.next(); m !== undefined; m = framer.next()) {
+          if (m.type !== SubscribeType.SubscribeUpdate) throw new MoqError(Code.ProtocolViolation, `unexpected message 0x${m.type.toString(16)} on a subscription`);
+          const u = SubscribeUpdate.decode(m.body);
+          if (down !== undefined) down.update(u);
+          else if (early.push(u) > MAX_EARLY_UPDATES) throw new MoqError(Code.ProtocolViolation, "too many updates before SUBSCRIBE_OK");
+        }
+      } catch (err) {
+        s.fail(err);
+      }
     };
+    // An update that came with the SUBSCRIBE's bytes is already in the framer.
+    if (framer.pending > 0) stream.recv.onData(new Uint8Array(0));
     stream.recv.onEnd = () => {
       cancelled = true;
       release();
@@ -230,12 +245,28 @@ export class IetfServe {
         const joinable = { track, join: prefs.start ?? latest?.sequence };
         this.joins.set(msg.requestId, joinable);
         joined(joinable);
-        const d = new IetfDownstream(s, stream, msg.requestId, track, prefs, msg.includeProperties, (x) => {
-          if (this.subs.get(msg.requestId) === x) this.subs.delete(msg.requestId);
-          release();
-        });
+        const f = msg.filter;
+        const start = f.kind === "absolute" ? { group: f.startGroup, object: f.startObject } : undefined;
+        const d = new IetfDownstream(
+          s,
+          stream,
+          msg.requestId,
+          track,
+          prefs,
+          msg.includeProperties,
+          (x) => {
+            if (this.subs.get(msg.requestId) === x) this.subs.delete(msg.requestId);
+            release();
+          },
+          start === undefined ? { forward: msg.forward } : { forward: msg.forward, start },
+        );
         down = d;
         this.subs.set(msg.requestId, d);
+        try {
+          for (const u of early.splice(0)) d.update(u);
+        } catch (err) {
+          return s.fail(err);
+        }
         d.start();
       },
       (err: unknown) => {
@@ -301,9 +332,9 @@ export class IetfServe {
   }
 }
 
-/** The relay's view of a SUBSCRIBE's filter; undefined when nothing can ever match. */
+/** The relay's view of a SUBSCRIBE (IETF priority flipped); undefined when nothing can ever match. */
 export function viewerPrefs(priority: number, groupOrder: number, f: Filter, track: Track): ViewerPrefs | undefined {
-  const p: ViewerPrefs = { priority, ordered: groupOrder === GroupOrder.Ascending, maxLatency: 0 };
+  const p: ViewerPrefs = { priority: relayPriority(priority), ordered: groupOrder === GroupOrder.Ascending, maxLatency: 0 };
   const latest = track.latest?.sequence;
   switch (f.kind) {
     case "nextObject":

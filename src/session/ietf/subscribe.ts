@@ -1,11 +1,11 @@
 // SUBSCRIBE and what answers or ends it (moq-wire §3.4): SUBSCRIBE_OK with its Track Properties,
-// SUBSCRIBE_UPDATE, UNSUBSCRIBE (14–16) and PUBLISH_DONE.
+// UNSUBSCRIBE (14–16) and PUBLISH_DONE (SUBSCRIBE_UPDATE / REQUEST_UPDATE: update.ts).
 import { DecodeError } from "../../util/bytes.js";
 import { decodeFilter, encodeFilter, readTagged, writeTagged, type Filter } from "./filter.js";
 import { readBody } from "./message.js";
 import { readTrackRequestHead, writeTrackRequestHead } from "./namespace.js";
 import { ParamKey, Params } from "./params.js";
-import { Draft, hasFilterFields, hasRequiredRequestIdDelta, hasResponseRequestId, hasTrackProperties } from "./version.js";
+import { Draft, hasFilterFields, hasResponseRequestId, hasTrackProperties } from "./version.js";
 import { IetfReader, IetfWriter } from "./wire.js";
 
 export const SubscribeType = {
@@ -22,7 +22,7 @@ export const SubscribeType = {
 export const GroupOrder = { Ascending: 1, Descending: 2 } as const;
 
 /** PUBLISH_DONE status codes. */
-export const DoneStatus = { InternalError: 0x0, Unauthorized: 0x1, TrackEnded: 0x2, SubscriptionEnded: 0x3, GoingAway: 0x4, Expired: 0x5, TooFarBehind: 0x6 } as const;
+export const DoneStatus = { InternalError: 0x0, Unauthorized: 0x1, TrackEnded: 0x2, SubscriptionEnded: 0x3, GoingAway: 0x4, Expired: 0x5, TooFarBehind: 0x6, UpdateFailed: 0x8 } as const;
 
 export interface SubscribeFields {
   requestId: number;
@@ -222,26 +222,6 @@ export function encodeLocation(v: Draft, group: number, object: number): Uint8Ar
 export function decodeLocation(v: Draft, data: Uint8Array): { group: number; object: number } {
   const r = new IetfReader(data, v);
   return readBody(r, (b) => ({ group: b.varint(), object: b.varint() }));
-}
-
-/** SUBSCRIBE_UPDATE: we read it for its request id only (updates are acknowledged, not applied). */
-export class SubscribeUpdate {
-  constructor(readonly requestId: number) {}
-
-  static decode(r: IetfReader): SubscribeUpdate {
-    const v = r.draft;
-    return readBody(r, (b) => {
-      const id = b.varint();
-      if (v === Draft.D14) {
-        for (let i = 0; i < 4; i++) b.varint();
-        b.u8();
-        b.bool();
-      } else if (hasResponseRequestId(v)) b.varint();
-      else if (hasRequiredRequestIdDelta(v)) b.varint();
-      Params.decodeMessage(b);
-      return new SubscribeUpdate(id);
-    });
-  }
 }
 
 /** UNSUBSCRIBE (14–16): the Request ID of the subscription. */
