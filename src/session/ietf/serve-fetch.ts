@@ -103,9 +103,12 @@ export class IetfFetches {
     const spans = (gap < 0 ? items : items.slice(0, gap)) as Span[];
     const objects = spans.reduce((n, sp) => n + sp.to - sp.from, 0);
     s.log.debug({ track: track.name, groups: spans.length, objects, joining: req.joining, unknown: gap >= 0 }, "fetch");
+    // Not `plan.end` inside the closure: that would keep the plan's groups alive as long as any
+    // callback of this request (V8 shares one context between a function's closures).
+    const end = plan.end;
     stream.send.write(
       control(s.draft, FetchMessage.FetchOk, (w) =>
-        new FetchOk(req.requestId, false, plan.end, { timescale: track.info?.timescale }, descending ? GroupOrder.Descending : GroupOrder.Ascending).encode(w),
+        new FetchOk(req.requestId, false, end, { timescale: track.info?.timescale }, descending ? GroupOrder.Descending : GroupOrder.Ascending).encode(w),
       ),
     );
     s.requests++;

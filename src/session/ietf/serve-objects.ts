@@ -16,7 +16,7 @@ import { control } from "./message.js";
 import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "./object.js";
 import type { IetfSession } from "./session.js";
 import { DoneStatus, PublishDone, SubscribeType } from "./subscribe.js";
-import { RequestCode, RequestError, RequestOk, RequestType } from "./request.js";
+import { RequestOk, RequestType } from "./request.js";
 import { relayPriority, type Location, type SubscribeUpdate } from "./update.js";
 import { Draft } from "./version.js";
 import { IetfWriter } from "./wire.js";
@@ -111,12 +111,8 @@ export class IetfDownstream implements ViewerSink {
     const start = u.start ?? this.clientStart;
     if (v <= Draft.D15 && u.start !== undefined && before(u.start, this.clientStart)) throw new MoqError(Code.ProtocolViolation, "the update moves the start location back");
     if (v === Draft.D14 && this.prefs.end !== undefined && (end === undefined || end > this.prefs.end)) throw new MoqError(Code.ProtocolViolation, "the update moves the end group out");
-    if (end !== undefined && end < start.group) {
-      if (v <= Draft.D15) throw new MoqError(Code.ProtocolViolation, `the update's end group ${end} is before its start group ${start.group}`);
-      this.stream.send.write(control(v, RequestType.RequestError, (w) => new RequestError(u.requestId, RequestCode.InvalidRange, "end group before start").encode(w)));
-      for (const p of [...this.pumps]) p.abort(Code.Cancel);
-      return this.done(DoneStatus.UpdateFailed, "update failed");
-    }
+    // Only draft-14 can say this: from 15 the end group is a delta from the start.
+    if (end !== undefined && end < start.group) throw new MoqError(Code.ProtocolViolation, `the update's end group ${end} is before its start group ${start.group}`);
     if (v !== Draft.D14) this.stream.send.write(control(v, RequestType.RequestOk, (w) => new RequestOk(u.requestId).encode(w)));
     this.clientStart = start;
     const prefs: ViewerPrefs = { ...this.prefs };
