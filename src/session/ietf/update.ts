@@ -124,6 +124,3 @@ export class SubscribeUpdate implements UpdateFields {
 export function relayPriority(ietf: number): number {
   return 255 - Math.min(255, Math.max(0, ietf));
 }
-
-/** The IETF priority for a relay (higher-first) priority: the same flip. */
-export const ietfPriority = relayPriority;
