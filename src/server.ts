@@ -69,7 +69,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   }
   const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, workers: views, draining: false, listening: false };
   const ctx: RelayContext = Object.assign(partial, {
-    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
+    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining, starting: () => !ctx.listening }),
     accept: makeAccept(partial),
   });
 

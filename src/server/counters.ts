@@ -8,7 +8,7 @@ import { Code } from "../session/error.js";
 export type ListenerKind = "tcp" | "udp";
 
 /** Why a connection never became a session. */
-export type FailureClass = "unauthorized" | "limit" | "draining" | "tls" | "protocol" | "error";
+export type FailureClass = "unauthorized" | "limit" | "starting" | "draining" | "tls" | "protocol" | "error";
 
 const CODE_NAMES = new Map<number, string>(Object.entries(Code).map(([name, code]) => [code, name]));
 

@@ -1,5 +1,5 @@
 // The check every incoming connection passes before it becomes a session, whatever its transport:
-// not draining, under the session limits (advisory here; the slot is taken at accept), and a URL
+// listening on every transport and not draining, under the session limits (advisory here; the slot is taken at accept), and a URL
 // whose token grants something. Refusals log the path and reason, never the token.
 import { AuthError, type Authenticator } from "../auth/authorize.js";
 import { Code } from "../session/error.js";
@@ -8,11 +8,18 @@ import type { Admission } from "./admission.js";
 import type { Decision } from "./context.js";
 import type { FailureClass, ListenerKind, ServerCounters } from "./counters.js";
 
-export function makeGate(opts: { auth: Authenticator; admission: Admission; counters: ServerCounters; log: Logger; draining: () => boolean }) {
+export function makeGate(opts: { auth: Authenticator; admission: Admission; counters: ServerCounters; log: Logger; draining: () => boolean; starting?: () => boolean }) {
   return async (url: URL, remote: string, listener?: ListenerKind): Promise<Decision> => {
     const failed = (cls: FailureClass): void => {
       if (listener !== undefined) opts.counters.acceptFailed(listener, cls);
     };
+    // Between the TCP and the UDP listener's start a cluster peer's WebTransport dial finds no
+    // one and its WebSocket fallback would succeed, leaving the pair on the fallback for the
+    // link's life: until every listener is up, nothing is accepted (as /ready says).
+    if (opts.starting?.() === true) {
+      failed("starting");
+      return { ok: false, status: 503, reason: "relay is starting" };
+    }
     if (opts.draining()) {
       failed("draining");
       return { ok: false, status: 503, reason: "relay is shutting down" };
