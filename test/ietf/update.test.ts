@@ -7,13 +7,13 @@ import "../util/polyfill.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Subscription } from "../../src/relay/subscription.js";
-import { AnnounceType, PublishNamespace } from "../../src/session/ietf/announce.js";
+import { AnnounceType, PublishNamespace, SubscribeNamespace } from "../../src/session/ietf/announce.js";
 import { Termination } from "../../src/session/ietf/errors.js";
 import { control, ControlFramer } from "../../src/session/ietf/message.js";
-import { RequestCode, RequestError, RequestOk, RequestType } from "../../src/session/ietf/request.js";
+import { RequestOk, RequestType } from "../../src/session/ietf/request.js";
 import { DoneStatus, PublishDone, Subscribe, SubscribeType } from "../../src/session/ietf/subscribe.js";
 import { relayPriority, SubscribeUpdate, type UpdateFields } from "../../src/session/ietf/update.js";
-import { Draft, draftName } from "../../src/session/ietf/version.js";
+import { Draft, draftName, subscribeNamespaceType } from "../../src/session/ietf/version.js";
 import { servingLive, startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within, type Conn, type Publisher, type Reader } from "../util/moq.js";
 import { rawSession, type RawRequest } from "./raw.js";
@@ -122,21 +122,33 @@ for (const v of [Draft.D16, Draft.D18]) {
   });
 }
 
-test("moq-transport-16: REQUEST_UPDATE for a request that is not a subscription is refused with NOT_SUPPORTED for its own Request ID", async () => {
-  const v = Draft.D16;
-  const c = await rawSession(relay.url("anon"), v);
-  try {
-    const req = await c.request(control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(0, "update-ns-16").encode(w)));
-    assert.equal((await req.next("REQUEST_OK")).type, RequestType.RequestOk);
-    await req.send(updateMsg(v, { requestId: 2, existing: 0, priority: 1 }));
-    const err = await req.next("REQUEST_ERROR");
-    assert.equal(err.type, RequestType.RequestError);
-    const e = RequestError.decode(err.body);
-    assert.deepEqual([e.requestId, e.code], [2, RequestCode.NotSupported]);
-  } finally {
-    c.close();
-  }
-});
+for (const v of [Draft.D16, Draft.D18]) {
+  test(`${draftName(v)}: REQUEST_UPDATE of a PUBLISH_NAMESPACE (and on 18 a SUBSCRIBE_NAMESPACE) is accepted with REQUEST_OK, the session stays up`, async () => {
+    const bc = `update-other-${v - 0xff000000}`;
+    const c = await rawSession(relay.url("anon"), v);
+    try {
+      const ns = await c.request(control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(0, bc).encode(w)));
+      assert.equal((await ns.next("REQUEST_OK")).type, RequestType.RequestOk);
+      await ns.send(updateMsg(v, { requestId: 2, existing: 0, priority: 1 }));
+      await expectOk(ns, v, 2, "the PUBLISH_NAMESPACE update");
+      if (v >= Draft.D18) {
+        const sn = await c.request(control(v, subscribeNamespaceType(v), (w) => new SubscribeNamespace(4, "nothing-here").encode(w)));
+        assert.equal((await sn.next("REQUEST_OK")).type, RequestType.RequestOk);
+        await sn.send(updateMsg(v, { requestId: 6, priority: 1 }));
+        await expectOk(sn, v, 6, "the SUBSCRIBE_NAMESPACE update");
+      }
+      // Still up: the namespace is announced to others.
+      const viewer = await connect(relay.url("anon"));
+      try {
+        await waitAnnounced(viewer, bc);
+      } finally {
+        viewer.close();
+      }
+    } finally {
+      c.close();
+    }
+  });
+}
 
 test("moq-transport-14: SUBSCRIBE_UPDATE is applied without an answer; one naming a request that never existed closes that session only with PROTOCOL_VIOLATION", async () => {
   const v = Draft.D14;

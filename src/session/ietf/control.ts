@@ -11,7 +11,7 @@ import { FetchCancel, FetchMessage } from "./fetch.js";
 import { Termination } from "./errors.js";
 import { control, type ControlFramer, type ControlMessage } from "./message.js";
 import { decodeNamespace } from "./namespace.js";
-import { Goaway, RequestCode, RequestError, RequestIdMessage, RequestType } from "./request.js";
+import { Goaway, RequestCode, RequestError, RequestIdMessage, RequestOk, RequestType } from "./request.js";
 import type { IetfSession } from "./session.js";
 import { SubscribeType, Unsubscribe } from "./subscribe.js";
 import { SubscribeUpdate } from "./update.js";
@@ -193,9 +193,10 @@ export class ControlAdapter {
   /**
    * SUBSCRIBE_UPDATE (14–15) / REQUEST_UPDATE (16): it uses a Request ID of its own (granted back
    * at once: it finishes here) and names the request it changes. A subscription gets it on its
-   * stream. Naming a request that never existed, or (14–15) one that is no subscription, is a
-   * PROTOCOL_VIOLATION; one that already finished is answered (15–16) or dropped (14) instead,
-   * since the update may have crossed its PUBLISH_DONE.
+   * stream; on 16 another kind of request gets REQUEST_OK (see acceptOtherUpdate). Naming a
+   * request that never existed, or (14–15) one that is no subscription, is a PROTOCOL_VIOLATION;
+   * one that already finished is answered (15–16) or dropped (14) instead, since the update may
+   * have crossed its PUBLISH_DONE.
    */
   private update(m: ControlMessage): void {
     const v = this.s.draft;
@@ -212,7 +213,8 @@ export class ControlAdapter {
     }
     if (target.kind !== SubscribeType.Subscribe) {
       if (v !== Draft.D16) return this.s.closeWith(Termination.ProtocolViolation, `SUBSCRIBE_UPDATE for request ${id}, which is not a SUBSCRIBE`);
-      this.write(control(v, RequestType.RequestError, (w) => new RequestError(u.requestId, RequestCode.NotSupported, "only subscriptions can be updated").encode(w)));
+      // Nothing the relay keeps per request changes for the other kinds: accepted (update.ts).
+      this.write(control(v, RequestType.RequestOk, (w) => new RequestOk(u.requestId).encode(w)));
       return;
     }
     target.deliver(m.raw, false);

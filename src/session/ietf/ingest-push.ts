@@ -12,6 +12,7 @@ import type { IetfIngest } from "./ingest.js";
 import { type ControlFramer, control } from "./message.js";
 import { type Publish, PublishOk } from "./publish.js";
 import { RequestCode } from "./request.js";
+import { acceptOtherUpdate } from "./update.js";
 import { PublishDone, SubscribeType } from "./subscribe.js";
 
 export class IetfPushes {
@@ -77,7 +78,10 @@ export class IetfPushes {
           framer.push(chunk);
           for (let m = framer.next(); m !== undefined; m = framer.next()) {
             // PUBLISH_DONE ends the track; groups still in flight finish on their own streams.
-            if (m.type !== SubscribeType.PublishDone) throw new MoqError(Code.ProtocolViolation, `unexpected message 0x${m.type.toString(16)} on a PUBLISH stream`);
+            if (m.type !== SubscribeType.PublishDone) {
+              acceptOtherUpdate(stream.send, m, "PUBLISH");
+              continue;
+            }
             PublishDone.decode(m.body);
             end();
             stream.send.end();

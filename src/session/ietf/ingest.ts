@@ -16,6 +16,7 @@ import { Draft } from "./version.js";
 import { type AliasTarget, IetfSource } from "./ingest-source.js";
 import { IetfPushes } from "./ingest-push.js";
 import { DatagramIngest } from "./ingest-datagram.js";
+import { acceptOtherUpdate } from "./update.js";
 import { type ControlFramer, control } from "./message.js";
 import { ObjectParser } from "./object.js";
 import { RequestCode, RequestOk, RequestType } from "./request.js";
@@ -115,8 +116,8 @@ export class IetfIngest {
         data: (chunk) => {
           framer.push(chunk);
           for (let m = framer.next(); m !== undefined; m = framer.next()) {
-            // Draft-17+ ends an advertisement by closing the stream; nothing else belongs here.
-            if (m.type !== AnnounceType.PublishNamespace) throw new Error(`unexpected message 0x${m.type.toString(16)} on a PUBLISH_NAMESPACE stream`);
+            // Draft-17+ ends an advertisement by closing the stream; a REQUEST_UPDATE is accepted.
+            if (m.type !== AnnounceType.PublishNamespace) acceptOtherUpdate(stream.send, m, "PUBLISH_NAMESPACE");
           }
         },
         end: () => {

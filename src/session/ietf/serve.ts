@@ -19,7 +19,7 @@ import { IetfFetches, type Joinable } from "./serve-fetch.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
 import { type TrackStatus, TrackStatusOk } from "./track-status.js";
-import { relayPriority, SubscribeUpdate } from "./update.js";
+import { acceptOtherUpdate, relayPriority, SubscribeUpdate } from "./update.js";
 import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
 
 /** SUBSCRIBE_UPDATEs held while SUBSCRIBE_OK is pending (draft-19's MAX_REQUEST_UPDATES idea). */
@@ -101,9 +101,13 @@ export class IetfServe {
       this.watches.delete(watch);
     };
     stream.recv.onData = (chunk) => {
-      // Nothing but an UNSUBSCRIBE-by-close is expected; stray bytes are ignored.
-      framer.push(chunk);
-      framer.drain();
+      // Closing the stream unsubscribes; a REQUEST_UPDATE is accepted.
+      try {
+        framer.push(chunk);
+        for (let m = framer.next(); m !== undefined; m = framer.next()) acceptOtherUpdate(stream.send, m, "SUBSCRIBE_NAMESPACE");
+      } catch (err) {
+        s.fail(err);
+      }
     };
     stream.recv.onEnd = () => {
       stop();

@@ -8,9 +8,12 @@
 // From 15 the changes ride in parameters: SUBSCRIBER_PRIORITY, FORWARD and the subscription /
 // location filter, each absent = unchanged. Every update consumes a Request ID of its own; 15+
 // answer it with REQUEST_OK or REQUEST_ERROR (14: no answer).
+import type { SendStream } from "../../transport/session.js";
 import { DecodeError } from "../../util/bytes.js";
+import { Code, MoqError } from "../error.js";
 import { decodeFilter, encodeFilter } from "./filter.js";
-import { readBody } from "./message.js";
+import { control, readBody, type ControlMessage } from "./message.js";
+import { RequestOk, RequestType } from "./request.js";
 import { ParamKey, Params } from "./params.js";
 import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId } from "./version.js";
 import type { IetfReader, IetfWriter } from "./wire.js";
@@ -123,4 +126,18 @@ export class SubscribeUpdate implements UpdateFields {
 /** The relay core ranks viewers higher-first; IETF priorities are lower-first (0 most urgent). */
 export function relayPriority(ietf: number): number {
   return 255 - Math.min(255, Math.max(0, ietf));
+}
+
+/**
+ * A REQUEST_UPDATE (16+) of a request that is no subscription (FETCH, SUBSCRIBE_NAMESPACE,
+ * PUBLISH_NAMESPACE, PUBLISH): the relay keeps no per-request parameters for these (it ignores
+ * them in the request too), so the update is accepted as a no-op with REQUEST_OK rather than
+ * failed, which draft-20 would make end the request. Anything else on such a stream is a
+ * PROTOCOL_VIOLATION (thrown).
+ */
+export function acceptOtherUpdate(out: SendStream, m: ControlMessage, what: string): void {
+  if (m.type !== 0x02) throw new MoqError(Code.ProtocolViolation, `unexpected message 0x${m.type.toString(16)} on a ${what} stream`);
+  const v = m.body.draft;
+  const u = SubscribeUpdate.decode(m.body);
+  out.write(control(v, RequestType.RequestOk, (w) => new RequestOk(u.requestId).encode(w)));
 }
