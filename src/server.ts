@@ -19,7 +19,7 @@ import { reloadConfig, type ReloadResult } from "./server/reload.js";
 import { startOpsListener, type OpsListener } from "./ops/listener.js";
 import { startTcp, type TcpSide } from "./server/tcp.js";
 import { startUdp, type UdpSide } from "./server/udp.js";
-import { WorkerPool, workerCount } from "./workers/pool.js";
+import { cacheShare, WorkerPool, workerCount, workerPlan } from "./workers/pool.js";
 
 export interface RelayHandle {
   /** TCP port actually bound (useful with port 0). */
@@ -53,9 +53,11 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const trackCount = (): number => origin.list("").reduce((n, b) => n + b.trackCount, 0);
   const hop = randomHop();
   // [server] workers > 1: UDP served by worker processes, whose numbers the operations views sum.
+  // Each process caches for its own sessions, so each gets its share of the one cache budget.
   const workers = workerCount(config, log);
-  const pool = workers > 1 ? new WorkerPool({ config, log, certs, origin, hop, newHop: randomHop }, workers) : undefined;
+  const pool = workers > 1 ? new WorkerPool({ config, log, certs, origin, admission, hop, newHop: randomHop }, workers) : undefined;
   const views = pool?.views;
+  origin.cache.setBudget(cacheShare(config.cache.max_bytes, workers));
   const ops = new Ops(
     views !== undefined
       ? { stats: views.stats(origin.stats), counters: views.counters(counters), trackCount: () => trackCount() + views.trackCount() }
@@ -64,9 +66,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const listed = config.cluster.nodes.length + config.cluster.connect.length > 0;
   const cluster = listed ? new Cluster({ config, origin, hop, log }) : undefined;
   if (cluster !== undefined) ops.setPeerStates(() => cluster.states());
-  if (cluster !== undefined || views !== undefined) {
-    ops.setNodes(() => Object.assign({ origin: hop.toString() }, cluster?.nodes(), views !== undefined ? { workers: views.describe() } : {}));
-  }
+  if (cluster !== undefined) ops.setNodes(() => Object.assign({ origin: hop.toString() }, cluster.nodes()));
+  ops.setWorkers(views !== undefined ? () => ({ origin: hop.toString(), workers: views.describe() }) : undefined, workerPlan(config).note);
   const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, workers: views, draining: false, listening: false };
   const ctx: RelayContext = Object.assign(partial, {
     authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining, starting: () => !ctx.listening }),
@@ -113,6 +114,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
     context: ctx,
     async reload(next) {
       const result = await reloadConfig(ctx, next);
+      if (result.applied.includes("cache.max_bytes")) origin.cache.setBudget(cacheShare(config.cache.max_bytes, workers));
       await pool?.reload(next);
       return result;
     },

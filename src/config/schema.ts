@@ -46,7 +46,7 @@ export const SCHEMA = {
     versions: { type: "strings", default: [...VERSIONS], doc: "MoQ versions accepted, most preferred first" },
     tcp: { type: "bool", default: true, doc: "serve HTTP routes and QMux over WebSocket on TCP" },
     udp: { type: "bool", default: true, doc: "serve WebTransport and raw QUIC on UDP" },
-    workers: { type: "int", default: 1, min: 0, doc: "processes serving UDP, each on its own SO_REUSEPORT socket (0 = one per core; Node >= 22.12, else 1)" },
+    workers: { type: "int", default: 0, min: 0, doc: "processes serving UDP, each on its own SO_REUSEPORT socket (0 = one per core; Node >= 22.12, else 1)" },
   },
   "server.quic": {
     idle_timeout: { type: "duration", default: "30s", doc: "close a connection after this long without packets" },

@@ -29,7 +29,7 @@ export async function startOpsListener(bind: string, ops: Ops, ready: () => bool
   server.on("error", (err) => log.error({ err }, "operations listener error"));
   const a = server.address();
   const bound = typeof a === "object" && a !== null ? a.port : port;
-  log.info({ bind, port: bound }, "operations listener on /metrics, /health, /ready, /nodes");
+  log.info({ bind, port: bound }, "operations listener on /metrics, /health, /ready, /nodes, /workers");
   return {
     port: bound,
     close: () =>

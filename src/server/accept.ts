@@ -42,6 +42,14 @@ export function makeAccept(ctx: AcceptContext): RelayContext["accept"] {
     };
     const sctx = { origin: ctx.origin, grant, config: ctx.config, hopId: ctx.hop, log: slog, authorize, linkFor };
     const s = ietf ? new IetfSession(metered, sctx) : new LiteSession(metered, sctx);
+    slot.revoked?.then(
+      (reason) => {
+        ctx.counters.acceptFailed("udp", "limit");
+        slog.warn({ reason }, "session refused");
+        s.close(Code.BoundsExceeded, reason);
+      },
+      () => undefined,
+    );
     detach(
       ctx.sessions.run(id, s, slot.release).then((info) => {
         peer?.done();

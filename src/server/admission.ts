@@ -11,6 +11,11 @@ export { addressKey };
 export interface Slot {
   readonly address: string;
   release(): void;
+  /**
+   * In a UDP worker process, the relay-wide limits are the main process's to check: this settles
+   * with the reason if it refuses the slot after all (the session then closes), and never otherwise.
+   */
+  readonly revoked?: Promise<string>;
 }
 
 export class Admission {

@@ -1,8 +1,7 @@
 // The TCP side of the port: HTTP routes and QMux over WebSocket, plain and TLS on one socket.
 import { Router } from "../http/router.js";
 import { registerRoutes } from "../http/routes.js";
-import { isLoopbackAddress, registerMetricsRoute } from "../ops/routes.js";
-import { json, text } from "../http/router.js";
+import { registerDocRoutes, registerMetricsRoute } from "../ops/routes.js";
 import { TcpListener } from "../transport/tcp.js";
 import { WebSocketAcceptor } from "../transport/websocket/server.js";
 import type { Grant } from "../auth/authorize.js";
@@ -32,13 +31,8 @@ export async function startTcp(ctx: RelayContext): Promise<TcpSide> {
   // With an operations listener, /metrics lives there only; without one, loopback clients may read it here.
   if (config.http.ops_bind === undefined) {
     registerMetricsRoute(router, ctx.ops, { loopbackOnly: true });
-    // Until an operations listener is configured, the cluster's /nodes answers loopback clients here.
-    router.get("/nodes", (req, res) => {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) return text(res, 403, "/nodes is served to loopback clients only; set [http] ops_bind for a separate operations listener\n");
-      const nodes = ctx.ops.nodes;
-      if (nodes === undefined) return text(res, 404, "this relay is not part of a cluster\n");
-      json(res, 200, nodes());
-    });
+    // Until an operations listener is configured, /nodes and /workers answer loopback clients here.
+    registerDocRoutes(router, ctx.ops, { loopbackOnly: true });
   }
 
   const tcp = await TcpListener.listen({

@@ -44,7 +44,9 @@ export type ToWorker =
   /** Release the socket and everything else, answer "closed", and exit. */
   | { type: "close" }
   | { type: "reload"; config: Config }
-  | { type: "cert"; cert: Certificate };
+  | { type: "cert"; cert: Certificate }
+  /** The relay-wide session limits refuse the slot the worker took as `id` (see admission.ts). */
+  | { type: "refused"; id: number; reason: string };
 
 export type FromWorker =
   | { type: "ready"; port: number; serving: boolean }
@@ -52,4 +54,8 @@ export type FromWorker =
   | { type: "stats"; snapshot: Snapshot }
   | { type: "empty" }
   | { type: "reloaded" }
-  | { type: "closed" };
+  | { type: "closed" }
+  /** A session from `remote` took slot `id` on the worker: count it against the relay-wide limits. */
+  | { type: "take"; id: number; remote: string }
+  /** Slot `id` is given back (its session ended). */
+  | { type: "release"; id: number };

@@ -7,14 +7,17 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { LOG_LEVELS } from "../config/schema.js";
 import type { Config } from "../config/types.js";
 import type { Origin } from "../relay/origin.js";
 import type { LiteSession } from "../session/lite/session.js";
+import type { Admission } from "../server/admission.js";
 import type { Part } from "../server/shutdown.js";
 import type { CertStore } from "../transport/tls/cert.js";
 import { loadNative } from "../transport/quic/native.js";
 import { detach } from "../util/async.js";
 import type { Logger } from "../util/log.js";
+import { WorkerSlots } from "./admission.js";
 import { IpcChannel, ofChild } from "./ipc.js";
 import { startWorkerLink } from "./link.js";
 import type { FromWorker, ToWorker, WorkerData } from "./messages.js";
@@ -30,21 +33,53 @@ export function hasReusePort(version = process.versions.node): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-/** The number of UDP workers to run: 1 means the UDP side stays in the main process (no pool). */
-export function workerCount(config: Config, log: Logger): number {
+/** How many UDP workers run, and why only one when that is so. */
+export interface WorkerPlan {
+  /** 1 means the UDP side stays in the main process (no pool). */
+  count: number;
+  /** With count 1: why, for the log and GET /workers. */
+  note?: string;
+  /** The note is something in the way of what was asked for (logged once at start). */
+  blocked?: boolean;
+}
+
+export function workerPlan(config: Config): WorkerPlan {
   const s = config.server;
   const asked = s.workers === 0 ? availableParallelism() : s.workers;
-  if (asked <= 1 || !s.udp || loadNative() === null) return 1;
-  const one = (why: string): number => {
-    log.info({ workers: asked, node: process.versions.node }, `server.workers ${why}; serving UDP with one worker`);
-    return 1;
-  };
-  if (!hasReusePort()) return one("needs Node >= 22.12 (SO_REUSEPORT on UDP)");
-  if (s.engine === "fails-quiche") return one('needs our own QUIC engine (engine = "fails-quiche" is set)');
+  if (asked <= 1) return { count: 1, note: s.workers === 0 ? "this machine has one core" : "server.workers = 1" };
+  if (!s.udp) return { count: 1, note: "UDP is off (server.udp = false)" };
+  if (loadNative() === null) return { count: 1, note: "QUIC is unavailable on this platform" };
+  const blocked = (why: string): WorkerPlan => ({ count: 1, note: `server.workers ${why}`, blocked: true });
+  if (!hasReusePort()) return blocked("needs Node >= 22.12 for SO_REUSEPORT on UDP");
+  if (s.engine === "fails-quiche") return blocked('needs our own QUIC engine (engine = "fails-quiche" is set)');
   // A peer dialing in over UDP would land on a worker, out of the cluster's sight: its one-link-
   // per-pair rule (and /nodes) would miss that link, and a peer told "duplicate" would redial at once.
-  if (config.cluster.nodes.length + config.cluster.connect.length > 0) return one("does not combine with [cluster] yet");
-  return asked;
+  if (config.cluster.nodes.length + config.cluster.connect.length > 0) return blocked("does not combine with [cluster] yet");
+  return { count: asked };
+}
+
+/** The number of UDP workers to run (see workerPlan), saying once why it is one when something is in the way. */
+export function workerCount(config: Config, log: Logger): number {
+  const plan = workerPlan(config);
+  if (plan.blocked === true) {
+    const fields = { workers: config.server.workers, cores: availableParallelism(), node: process.versions.node };
+    // The default (0: one per core) on an older Node or in a cluster is expected, not a mistake;
+    // a number the operator wrote down that cannot be had deserves a warning.
+    if (config.server.workers === 0) log.info(fields, `UDP served in the main process: ${plan.note}`);
+    else log.warn(fields, `${plan.note}; serving UDP with one worker`);
+  }
+  return plan.count;
+}
+
+/** Each process's share of `[cache] max_bytes` when `workers` worker processes run beside the main one. */
+export function cacheShare(maxBytes: number, workers: number): number {
+  return workers > 1 ? Math.floor(maxBytes / (workers + 1)) : maxBytes;
+}
+
+/** `config` as a worker runs it: its share of the cache budget, and the main process's log level. */
+export function workerConfig(config: Config, workers: number, level: string): Config {
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(level) ? (level as Config["log"]["level"]) : config.log.level;
+  return { ...config, log: { ...config.log, level: logLevel }, cache: { ...config.cache, max_bytes: cacheShare(config.cache.max_bytes, workers) } };
 }
 
 interface Slot {
@@ -53,6 +88,8 @@ interface Slot {
   link: LiteSession;
   /** Resolvers waiting for this worker's reply of a kind ("ready", "empty", "closed"). */
   waiting: Map<FromWorker["type"], Array<(m: FromWorker) => void>>;
+  /** The worker's sessions, counted against the relay-wide session limits. */
+  slots: WorkerSlots;
   exited: boolean;
 }
 
@@ -61,6 +98,8 @@ export interface PoolEnv {
   log: Logger;
   certs: CertStore;
   origin: Origin;
+  /** The relay-wide session limits (the main process's TCP sessions and every worker's). */
+  admission: Admission;
   /** The main process's origin id; each worker gets its own. */
   hop: bigint;
   newHop(): bigint;
@@ -102,23 +141,29 @@ export class WorkerPool implements Part {
   private spawn(index: number, port: number): Promise<{ port: number; serving: boolean }> {
     const { config, log, certs, origin, hop } = this.env;
     const pretty = config.log.format === "pretty" || (config.log.format === "auto" && process.stderr.isTTY === true);
-    const data: WorkerData = { index, config, pretty, cert: certs.current, port, hop: this.env.newHop() };
+    const data: WorkerData = { index, config: workerConfig(config, this.count, log.level), pretty, cert: certs.current, port, hop: this.env.newHop() };
     // Under tsx (tests, `npm run dev`) this module is TypeScript, and so is its sibling; the
     // child gets this process's node options (--import tsx among them).
     const entry = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url));
     const worker = fork(entry, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const ipc = new IpcChannel<FromWorker, ToWorker>(ofChild(worker));
     const link = startWorkerLink({ port: ipc.link, initiator: false, remote: `worker ${index}`, origin, config, hop, log });
-    const slot: Slot = { worker, ipc, link, waiting: new Map(), exited: false };
+    const slot: Slot = { worker, ipc, link, waiting: new Map(), slots: new WorkerSlots(this.env.admission), exited: false };
     this.slots[index] = slot;
     detach(link.run(), (err) => log.error({ err, worker: index }, "link to a worker failed"));
     ipc.onControl((m) => {
       if (m.type === "stats") this.views.snapshots[index] = m.snapshot;
+      if (m.type === "take") {
+        const refused = slot.slots.take(m.id, m.remote);
+        if (refused !== undefined) ipc.send({ type: "refused", id: m.id, reason: refused });
+      }
+      if (m.type === "release") slot.slots.release(m.id);
       for (const fn of slot.waiting.get(m.type)?.splice(0) ?? []) fn(m);
     });
     worker.on("error", (err) => log.error({ err, worker: index }, "UDP worker process error"));
     worker.on("exit", (code, signal) => {
       slot.exited = true;
+      slot.slots.releaseAll();
       for (const list of slot.waiting.values()) for (const fn of list.splice(0)) fn({ type: "closed" });
       if (!this.closing) {
         // A worker that died took its socket and sessions: exit so a supervisor restarts the
@@ -165,7 +210,7 @@ export class WorkerPool implements Part {
   async reload(next: Config): Promise<void> {
     const live = this.slots.filter((s) => s !== undefined && !s.exited);
     const waits = live.map((s) => this.reply(s, ["reloaded"], START_TIMEOUT));
-    this.broadcast({ type: "reload", config: next });
+    this.broadcast({ type: "reload", config: workerConfig(next, this.count, this.env.log.level) });
     try {
       await Promise.all(waits);
       this.env.log.info({ workers: live.length }, "configuration reloaded in every UDP worker");

@@ -1,8 +1,8 @@
 // A UDP worker process: the relay's UDP side (WebTransport over HTTP/3, raw QUIC) on its own socket
 // bound to the relay's port with SO_REUSEPORT, its own relay core, and a moq-lite link to the main
 // process's (link.ts) over the IPC channel. Admission, auth and session bookkeeping are its own;
-// the main process drives drain, reload and certificate changes with the messages in messages.ts
-// and sums the snapshots this one sends. A process, not a worker thread: the QUIC binding
+// the main process drives drain, reload and certificate changes with the messages in messages.ts,
+// checks the relay-wide session limits (admission.ts), and sums the snapshots this one sends. A process, not a worker thread: the QUIC binding
 // (@matrixai/quic, napi-rs 2.10) keeps process-global state; loaded in the main thread and a
 // worker, or in three workers, exchanging stream data crashes the process (segfault, or V8's
 // kGlobalHandleZapValue check in napi_reference_unref).
@@ -10,7 +10,6 @@ import "../util/node20.js";
 import { Authenticator } from "../auth/authorize.js";
 import { Origin } from "../relay/origin.js";
 import { makeAccept } from "../server/accept.js";
-import { Admission } from "../server/admission.js";
 import type { RelayContext } from "../server/context.js";
 import { ServerCounters } from "../server/counters.js";
 import { makeGate } from "../server/gate.js";
@@ -20,6 +19,7 @@ import { startUdp, type UdpContext, type UdpSide } from "../server/udp.js";
 import type { Certificate } from "../transport/tls/cert.js";
 import { detach } from "../util/async.js";
 import { createLogger, silentLogger, type Logger } from "../util/log.js";
+import { WorkerAdmission } from "./admission.js";
 import { IpcChannel, ofProcess } from "./ipc.js";
 import { startWorkerLink } from "./link.js";
 import { COUNTER_MAPS, MAX_TRACKS, STATS_INTERVAL, type FromWorker, type Snapshot, type ToWorker, type WorkerData } from "./messages.js";
@@ -61,7 +61,7 @@ function run(data: WorkerData): void {
   const certs = new WorkerCerts(data.cert);
   const auth = new Authenticator(config.auth, log);
   const origin = new Origin(config);
-  const admission = new Admission(() => config.limits);
+  const admission = new WorkerAdmission(() => config.limits, (m) => ipc.send(m));
   const sessions = new SessionRegistry(admission);
   const counters = new ServerCounters();
   const partial = { config, log, certs, auth, origin, admission, sessions, counters, hop: data.hop, cluster: undefined, draining: false };
@@ -101,7 +101,7 @@ function run(data: WorkerData): void {
     setTimeout(() => process.exit(0), 100).unref();
   };
 
-  ipc.onControl((m) => handle(m, { ctx, sessions, udp: () => udp, close, log, reload: (next) => reloadConfig({ config, log: silentLogger(), certs, auth, origin }, next).then(() => void (log.level = config.log.level)), certs }));
+  ipc.onControl((m) => handle(m, { ctx, sessions, admission, udp: () => udp, close, log, reload: (next) => reloadConfig({ config, log: silentLogger(), certs, auth, origin }, next).then(() => void (log.level = config.log.level)), certs }));
 
   const start = async (): Promise<void> => {
     await auth.start();
@@ -122,6 +122,7 @@ interface Handles {
   close(): Promise<void>;
   reload(next: WorkerData["config"]): Promise<void>;
   certs: WorkerCerts;
+  admission: WorkerAdmission;
   log: Logger;
 }
 
@@ -155,6 +156,9 @@ function handle(m: ToWorker, h: Handles): void {
       break;
     case "cert":
       h.certs.set(m.cert);
+      break;
+    case "refused":
+      h.admission.refused(m.id, m.reason);
       break;
   }
 }

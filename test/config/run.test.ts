@@ -3,6 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { availableParallelism } from "node:os";
+import { hasReusePort } from "../../src/workers/pool.js";
 import { ROOT } from "../util/spawn.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 
@@ -34,6 +36,22 @@ test("the moq-relay binary serves clients on its development default and drains 
   );
   // --bind was given, so only the certificate and anonymous access come from the dev default.
   assert.match(stderr, /no config file: development defaults: a self-signed certificate, anonymous publish and subscribe under anon\//);
+  // [server] workers defaults to one per core: worker processes where Node has SO_REUSEPORT on
+  // UDP, else UDP in the main process with one info line (a default, not a mistake: no warning).
+  if (availableParallelism() > 1) {
+    const lines = stderr.split("\n").filter((l) => /UDP served/.test(l)).map((l) => JSON.parse(l) as { level: number; msg: string; workers?: number });
+    assert.equal(lines.length, 1, stderr);
+    if (hasReusePort()) {
+      assert.match(lines[0].msg, /UDP served by worker processes/);
+      assert.equal(lines[0].workers, availableParallelism());
+    } else {
+      assert.match(lines[0].msg, /UDP served in the main process: server.workers needs Node >= 22.12/);
+      assert.equal(lines[0].level, 30);
+    }
+    // Only the development-defaults warning (and whatever a loaded machine adds) may warn.
+    const alarms = stderr.split("\n").filter((l) => /"level":[456]0/.test(l) && /worker|UDP|SO_REUSEPORT/.test(l));
+    assert.deepEqual(alarms, [], "no warning about workers on the default start");
+  }
   const fp = await (await fetch(new URL("/certificate.sha256", url))).text();
   assert.match(fp, /^[0-9a-f]{64}$/);
 

@@ -8,7 +8,10 @@ import { createLogger, silentLogger } from "../../src/util/log.js";
 import { heapAfterGc } from "./heap.js";
 
 const flags = JSON.parse(process.argv[2] ?? "{}") as Record<string, FlagValue>;
-const { config } = loadConfig({ env: {}, flags: { "server.bind": "127.0.0.1:0", "http.drain_timeout": "200ms", ...flags } });
+// One process unless a test asks for workers: "mem" measures the heap of this process only, and
+// with UDP worker processes (the default on Node >= 22.12) the QUIC sessions under test, and what
+// they hold, would live in the workers instead.
+const { config } = loadConfig({ env: {}, flags: { "server.bind": "127.0.0.1:0", "http.drain_timeout": "200ms", "server.workers": 1, ...flags } });
 const log = process.argv[3] === "log" ? createLogger({ level: "debug", format: "json" }, process.stdout) : silentLogger();
 const relay = await startRelay(config, log);
 const say = (v: unknown): void => void process.stdout.write(`@${JSON.stringify(v)}\n`);

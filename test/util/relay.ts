@@ -36,10 +36,34 @@ export async function servingLive(relay: RelayHandle, path: string, track: strin
   const ms = opts.ms ?? 5000;
   const deadline = Date.now() + ms;
   for (;;) {
-    const t = relay.origin.lookup(path)?.peek(track);
-    if (t !== undefined && t.hasUpstream && t.viewerCount >= (opts.viewers ?? 1)) break;
+    const served = viewersServed(relay, path, track);
+    if (served !== undefined && served >= (opts.viewers ?? 1)) break;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for the relay to serve ${path}/${track} live`);
     await new Promise((r) => setTimeout(r, 5));
   }
   await opts.publisher?.waitSubscribed(Math.max(1, deadline - Date.now()));
+}
+
+/**
+ * The viewers of `path`'s `track` that the relay serves from an upstream subscription, over every
+ * process holding the track: the main process's relay core and, with [server] workers, each
+ * worker's (from its latest snapshot). Every holder but the one with the publisher pulls the
+ * track over an internal link, which the holder upstream of it counts as one more viewer.
+ */
+function viewersServed(relay: RelayHandle, path: string, track: string): number | undefined {
+  let holders = 0;
+  let viewers = 0;
+  const t = relay.origin.lookup(path)?.peek(track);
+  if (t !== undefined && t.hasUpstream) {
+    holders++;
+    viewers += t.viewerCount;
+  }
+  for (const s of relay.context.workers?.snapshots ?? []) {
+    for (const w of s?.tracks ?? []) {
+      if (w.broadcast !== path || w.track !== track) continue;
+      holders++;
+      viewers += w.viewers;
+    }
+  }
+  return holders === 0 ? undefined : viewers - (holders - 1);
 }

@@ -14,9 +14,10 @@ import { availableParallelism } from "node:os";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/util/log.js";
-import { hasReusePort, workerCount } from "../../src/workers/pool.js";
+import { cacheShare, hasReusePort, workerConfig, workerCount } from "../../src/workers/pool.js";
 import { startChildRelay, type ChildRelay } from "../util/child-relay.js";
-import { within } from "../util/moq.js";
+import { startTestRelay } from "../util/relay.js";
+import { connect, within, type Conn } from "../util/moq.js";
 import { dialWt, payloadOf, Publisher, Viewer } from "./clients.js";
 
 const MULTI = hasReusePort();
@@ -27,7 +28,7 @@ interface WorkersDoc {
 }
 
 async function nodes(relay: ChildRelay): Promise<WorkersDoc> {
-  const r = await fetch(`http://127.0.0.1:${relay.port}/nodes`);
+  const r = await fetch(`http://127.0.0.1:${relay.port}/workers`);
   assert.equal(r.status, 200);
   return (await r.json()) as WorkersDoc;
 }
@@ -63,6 +64,10 @@ test("workers = 2: one broadcast, viewers on both workers, byte-identical frames
   try {
     assert.match(relay.stderr(), /"workers":2,"port":\d+,"msg":"UDP served by worker processes/);
     assert.equal((await nodes(relay)).workers.length, 2);
+    // Workers are linked like cluster peers, but without [cluster] the relay is not in a cluster.
+    const cluster = await fetch(`http://127.0.0.1:${relay.port}/nodes`);
+    assert.equal(cluster.status, 404);
+    assert.equal(await cluster.text(), "this relay is not part of a cluster\n");
 
     pub = new Publisher(await dialWt(relay.port, "/anon"), "w");
     const p = pub;
@@ -185,6 +190,44 @@ test("workers = 2: /metrics sums the workers' sessions; SIGHUP reaches every wor
   }
 });
 
+test("workers = 2: [limits] max_sessions holds for the relay as a whole, across the main process and both workers", { skip: skipMulti, timeout: 120_000 }, async () => {
+  const relay = await startChildRelay(["--set", "server.workers=2", "--set", "limits.max_sessions=2"]);
+  const dials: Array<Awaited<ReturnType<typeof dialWt>>> = [];
+  const ws: Conn[] = [];
+  /** A WebTransport dial from a fresh socket: "open", or how it was refused (at CONNECT or closed right after). */
+  const attempt = async (): Promise<string> => {
+    let d: Awaited<ReturnType<typeof dialWt>>;
+    try {
+      d = await dialWt(relay.port, "/anon");
+    } catch (err) {
+      return `refused: ${String(err)}`;
+    }
+    dials.push(d);
+    const closed = await Promise.race([d.session.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500))]);
+    return closed === undefined ? "open" : `closed ${closed.code}`;
+  };
+  try {
+    // One session on TCP (the main process), one on UDP (a worker): the relay is full.
+    ws.push(await connect(`http://127.0.0.1:${relay.port}/anon`));
+    assert.equal(await attempt(), "open");
+    // Eight more from fresh sockets land on both workers (all on the first one's: 1 in 256):
+    // each worker alone holds fewer than two, but every one is refused.
+    for (let i = 0; i < 8; i++) assert.match(await attempt(), /^refused|^closed 11$/, `attempt ${i}`);
+    await assert.rejects(connect(`http://127.0.0.1:${relay.port}/anon`), "a WebSocket session is refused too");
+    assert.equal(await Promise.race([dials[0].session.closed.then(() => "closed"), Promise.resolve("open")]), "open", "the admitted session stays");
+    // A slot given back on TCP is one a worker can take.
+    ws[0].close();
+    await waitFor("a session from a fresh socket to be admitted again", 20_000, async () => ((await attempt()) === "open" ? true : undefined));
+  } finally {
+    for (const c of ws) c.close();
+    for (const d of dials) {
+      d.session.close(0, "");
+      await d.endpoint.close();
+    }
+    await relay.kill();
+  }
+});
+
 test("workers = 2: a worker that dies takes the relay down (exit 70) for a supervisor to restart", { skip: skipMulti, timeout: 60_000 }, async () => {
   const relay = await startChildRelay(["--set", "server.workers=2"]);
   try {
@@ -225,11 +268,54 @@ test("workers > 1 fall back to one, with one line saying why, where they cannot 
   assert.equal(count(["server.workers=1"]), 1);
   assert.equal(count(["server.udp=false"]), 1);
   assert.equal(lines.length, 0, "nothing to say when one worker was asked for or UDP is off");
-  assert.equal(count(["cluster.nodes=https://127.0.0.1:1", "cluster.node=https://127.0.0.1:2"]), 1);
-  assert.match(lines.at(-1) ?? "", MULTI ? /does not combine with \[cluster\]/ : /needs Node >= 22.12/);
+  const cluster = ["cluster.nodes=https://127.0.0.1:1", "cluster.node=https://127.0.0.1:2"];
+  assert.equal(count(cluster), 1);
+  assert.equal(lines.length, 1);
+  const why = MULTI ? /does not combine with \[cluster\]/ : /needs Node >= 22.12/;
+  // Asked for in so many words and not to be had: a warning.
+  assert.match(lines[0], why);
+  assert.equal((JSON.parse(lines[0]) as { level: number }).level, 40, lines[0]);
+  // The default (0, one per core) where it cannot be had is expected: one info line.
+  if (availableParallelism() > 1) {
+    assert.equal(count([...cluster, "server.workers=0"]), 1);
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], why);
+    assert.match(lines[1], /UDP served in the main process/);
+    assert.equal((JSON.parse(lines[1]) as { level: number }).level, 30, lines[1]);
+  }
   if (MULTI) {
     assert.equal(count([]), 2);
     assert.equal(count(["server.workers=0"]), availableParallelism());
+  }
+});
+
+test("the cache budget is shared out between the main process and the workers; /workers says why there are none", { timeout: 60_000 }, async () => {
+  const MiB = 1 << 20;
+  const { config } = loadConfig({ flags: { set: ["cache.max_bytes=300MiB"] }, env: {} });
+  const w = workerConfig(config, 2, "silent");
+  assert.equal(w.cache.max_bytes, 100 * MiB, "one third each for two workers and the main process");
+  assert.equal(w.log.level, "silent", "workers log at the main process's level");
+  assert.equal(config.cache.max_bytes, 300 * MiB, "the main process's config is left as it is");
+  assert.equal(cacheShare(300 * MiB, 1), 300 * MiB);
+
+  const one = await startTestRelay({ "server.workers": 1, "cache.max_bytes": "3MiB" });
+  try {
+    assert.equal(one.origin.cache.budget, 3 * MiB);
+    const r = await fetch(one.url("workers"));
+    assert.equal(r.status, 404);
+    assert.equal(await r.text(), "UDP is served in the main process: server.workers = 1\n");
+  } finally {
+    await one.close();
+  }
+  if (!MULTI) return;
+  const two = await startTestRelay({ "server.workers": 2, "cache.max_bytes": "3MiB" });
+  try {
+    assert.equal(two.origin.cache.budget, MiB, "the main process keeps its third");
+    const r = await fetch(two.url("workers"));
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as WorkersDoc).workers.length, 2);
+  } finally {
+    await two.close();
   }
 });
 
