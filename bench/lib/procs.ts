@@ -74,11 +74,13 @@ export async function startRelay(opts: { cpuProfDir?: string; set?: string[] } =
   const deadline = Date.now() + 60_000; // generous: a shared machine can be very busy
   for (;;) {
     if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode} during start-up`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    // /ready, not /health: the relay refuses sessions until every listener serves (its UDP
+    // worker processes start after the TCP listener).
+    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error("relay did not answer /health within 60 s");
+      throw new Error("relay did not answer /ready within 60 s");
     }
     await new Promise((r) => setTimeout(r, 100));
   }
