@@ -35,6 +35,8 @@ export const MAX_TRACKS = 200;
 
 export type ToWorker =
   | { type: "init"; data: WorkerData }
+  /** Every worker serves: admit sessions (until then refused as the main process refuses them: starting). */
+  | { type: "serving" }
   /** Draining: refuse new sessions, GOAWAY to the live ones. */
   | { type: "goaway" }
   /** Answer "empty" once no session is live. */

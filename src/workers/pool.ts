@@ -129,6 +129,8 @@ export class WorkerPool implements Part {
       const rest = await Promise.all(Array.from({ length: this.count - 1 }, (_, i) => this.spawn(i + 1, first.port)));
       this.serving = first.serving && rest.every((r) => r.serving);
       this.port = first.port;
+      // Like the main process, no worker admits a session before every worker serves.
+      this.broadcast({ type: "serving" });
       this.unwatchCert = this.env.certs.onChange((cert) => this.broadcast({ type: "cert", cert }));
       log.info({ workers: this.count, port: first.port }, "UDP served by worker processes (SO_REUSEPORT)");
       return this;

@@ -64,9 +64,9 @@ function run(data: WorkerData): void {
   const admission = new WorkerAdmission(() => config.limits, (m) => ipc.send(m));
   const sessions = new SessionRegistry(admission);
   const counters = new ServerCounters();
-  const partial = { config, log, certs, auth, origin, admission, sessions, counters, hop: data.hop, cluster: undefined, draining: false };
-  const ctx: UdpContext & Pick<RelayContext, "draining"> = Object.assign(partial, {
-    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining }),
+  const partial = { config, log, certs, auth, origin, admission, sessions, counters, hop: data.hop, cluster: undefined, draining: false, listening: false };
+  const ctx: UdpContext & Pick<RelayContext, "draining" | "listening"> = Object.assign(partial, {
+    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining, starting: () => !ctx.listening }),
     accept: makeAccept(partial),
   });
   const link = startWorkerLink({ port: ipc.link, initiator: true, remote: "main", origin, config, hop: data.hop, log });
@@ -116,7 +116,7 @@ function run(data: WorkerData): void {
 }
 
 interface Handles {
-  ctx: Pick<RelayContext, "draining">;
+  ctx: Pick<RelayContext, "draining" | "listening">;
   sessions: SessionRegistry;
   udp(): UdpSide | undefined;
   close(): Promise<void>;
@@ -129,6 +129,9 @@ interface Handles {
 function handle(m: ToWorker, h: Handles): void {
   switch (m.type) {
     case "init":
+      break;
+    case "serving":
+      h.ctx.listening = true;
       break;
     case "goaway":
       h.ctx.draining = true;
