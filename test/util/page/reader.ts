@@ -71,6 +71,23 @@ export class Reader {
   }
 
   /**
+   * The next group to end, whole or aborted (an aborted one comes with its error): for readers
+   * that only need to know a group has passed, since under load the relay may skip a viewer ahead.
+   */
+  nextGroupSettled(ms = DEFAULT_TIMEOUT_MS): Promise<ReceivedGroup & { error?: unknown }> {
+    return this.#waiters.wait(
+      () => {
+        const g = this.#head();
+        if (g === undefined || !g.done) return undefined;
+        this.#groups.shift();
+        return { sequence: g.sequence, frames: g.frames, error: g.error };
+      },
+      ms,
+      `a group of ${this.#what} to end`,
+    );
+  }
+
+  /**
    * The next `count` whole groups, sorted by sequence. moq-lite sends newer groups first, so
    * groups written in a burst may arrive in any order; this is the order-insensitive read.
    */
