@@ -19,7 +19,7 @@ import { reloadConfig, type ReloadResult } from "./server/reload.js";
 import { startOpsListener, type OpsListener } from "./ops/listener.js";
 import { startTcp, type TcpSide } from "./server/tcp.js";
 import { startUdp, type UdpSide } from "./server/udp.js";
-import { cacheShare, WorkerPool, workerCount, workerPlan } from "./workers/pool.js";
+import { cacheShare, chooseWorkers, WorkerPool } from "./workers/pool.js";
 
 export interface RelayHandle {
   /** TCP port actually bound (useful with port 0). */
@@ -54,7 +54,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const hop = randomHop();
   // [server] workers > 1: UDP served by worker processes, whose numbers the operations views sum.
   // Each process caches for its own sessions, so each gets its share of the one cache budget.
-  const workers = workerCount(config, log);
+  const plan = chooseWorkers(config, log);
+  const workers = plan.count;
   const pool = workers > 1 ? new WorkerPool({ config, log, certs, origin, admission, hop, newHop: randomHop }, workers) : undefined;
   const views = pool?.views;
   origin.cache.setBudget(cacheShare(config.cache.max_bytes, workers));
@@ -67,7 +68,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RelayHand
   const cluster = listed ? new Cluster({ config, origin, hop, log }) : undefined;
   if (cluster !== undefined) ops.setPeerStates(() => cluster.states());
   if (cluster !== undefined) ops.setNodes(() => Object.assign({ origin: hop.toString() }, cluster.nodes()));
-  ops.setWorkers(views !== undefined ? () => ({ origin: hop.toString(), workers: views.describe() }) : undefined, workerPlan(config).note);
+  ops.setWorkers(views !== undefined ? () => ({ origin: hop.toString(), workers: views.describe() }) : undefined, plan.note);
   const partial = { config, log, certs, auth, origin, admission, sessions, counters, ops, hop, cluster, workers: views, draining: false, listening: false };
   const ctx: RelayContext = Object.assign(partial, {
     authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining, starting: () => !ctx.listening }),

@@ -1,6 +1,7 @@
 // The check every incoming connection passes before it becomes a session, whatever its transport:
-// listening on every transport and not draining, under the session limits (advisory here; the slot is taken at accept), and a URL
-// whose token grants something. Refusals log the path and reason, never the token.
+// listening on every transport and not draining, under the session limits (advisory here; the
+// slot is taken at accept), and a URL whose token grants something. Refusals log the path and
+// reason, never the token.
 import { AuthError, type Authenticator } from "../auth/authorize.js";
 import { Code } from "../session/error.js";
 import type { Logger } from "../util/log.js";

@@ -58,8 +58,8 @@ export function workerPlan(config: Config): WorkerPlan {
   return { count: asked };
 }
 
-/** The number of UDP workers to run (see workerPlan), saying once why it is one when something is in the way. */
-export function workerCount(config: Config, log: Logger): number {
+/** The UDP workers to run (see workerPlan), saying once why it is one when something is in the way. */
+export function chooseWorkers(config: Config, log: Logger): WorkerPlan {
   const plan = workerPlan(config);
   if (plan.blocked === true) {
     const fields = { workers: config.server.workers, cores: availableParallelism(), node: process.versions.node };
@@ -68,7 +68,7 @@ export function workerCount(config: Config, log: Logger): number {
     if (config.server.workers === 0) log.info(fields, `UDP served in the main process: ${plan.note}`);
     else log.warn(fields, `${plan.note}; serving UDP with one worker`);
   }
-  return plan.count;
+  return plan;
 }
 
 /** Each process's share of `[cache] max_bytes` when `workers` worker processes run beside the main one. */

@@ -2,7 +2,8 @@
 // bound to the relay's port with SO_REUSEPORT, its own relay core, and a moq-lite link to the main
 // process's (link.ts) over the IPC channel. Admission, auth and session bookkeeping are its own;
 // the main process drives drain, reload and certificate changes with the messages in messages.ts,
-// checks the relay-wide session limits (admission.ts), and sums the snapshots this one sends. A process, not a worker thread: the QUIC binding
+// checks the relay-wide session limits (admission.ts), and sums the snapshots this one sends.
+// A process, not a worker thread: the QUIC binding
 // (@matrixai/quic, napi-rs 2.10) keeps process-global state; loaded in the main thread and a
 // worker, or in three workers, exchanging stream data crashes the process (segfault, or V8's
 // kGlobalHandleZapValue check in napi_reference_unref).

@@ -14,7 +14,7 @@ import { availableParallelism } from "node:os";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/util/log.js";
-import { cacheShare, hasReusePort, workerConfig, workerCount } from "../../src/workers/pool.js";
+import { cacheShare, chooseWorkers, hasReusePort, workerConfig } from "../../src/workers/pool.js";
 import { startChildRelay, type ChildRelay } from "../util/child-relay.js";
 import { startTestRelay } from "../util/relay.js";
 import { connect, within, type Conn } from "../util/moq.js";
@@ -263,7 +263,7 @@ test("workers > 1 fall back to one, with one line saying why, where they cannot 
   const sink = new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) });
   const count = (set: string[]): number => {
     const { config } = loadConfig({ flags: { set: ["server.workers=2", ...set] }, env: {} });
-    return workerCount(config, createLogger({ ...config.log, format: "json" }, sink));
+    return chooseWorkers(config, createLogger({ ...config.log, format: "json" }, sink)).count;
   };
   assert.equal(count(["server.workers=1"]), 1);
   assert.equal(count(["server.udp=false"]), 1);

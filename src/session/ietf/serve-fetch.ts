@@ -18,7 +18,7 @@ import type { Filter } from "./filter.js";
 import { type ControlFramer, control } from "./message.js";
 import { FETCH_HEADER } from "./object.js";
 import { RequestCode } from "./request.js";
-import { acceptOtherUpdate } from "./update.js";
+import { updatesOnly } from "./update.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder } from "./subscribe.js";
 import { Draft, hasFilterFields } from "./version.js";
@@ -129,14 +129,7 @@ export class IetfFetches {
     timer.unref();
     // Drafts 14–16 cancel with FETCH_CANCEL (the adapter resets the virtual stream); 17+ reset it.
     // A REQUEST_UPDATE is accepted.
-    stream.recv.onData = (chunk) => {
-      try {
-        framer.push(chunk);
-        for (let m = framer.next(); m !== undefined; m = framer.next()) acceptOtherUpdate(stream.send, m, "FETCH");
-      } catch (err) {
-        s.fail(err);
-      }
-    };
+    stream.recv.onData = updatesOnly(stream, framer, "FETCH", (err) => s.fail(err));
     stream.recv.onEnd = () => undefined;
     stream.recv.onReset = () => pump.abort(Code.Cancel);
     stream.send.onStop = () => pump.abort(Code.Cancel);

@@ -122,11 +122,10 @@ export class IetfDownstream implements ViewerSink {
     else prefs.end = end;
     this.prefs = prefs;
     if (u.forward !== undefined) this.paused = !u.forward;
-    const publisher = this.track.info?.priority ?? 0;
     for (const p of [...this.pumps]) {
       const seq = p.sequence;
       if (this.paused || seq < (prefs.start ?? seq) || seq > (prefs.end ?? seq)) p.abort(Code.Cancel);
-      else p.rank = groupRank(prefs.priority, publisher, seq, prefs.ordered);
+      else p.rank = this.rank(seq);
     }
     this.sub?.update(prefs);
     this.maybeFinish();
@@ -201,8 +200,12 @@ export class IetfDownstream implements ViewerSink {
     const w = new IetfWriter(v, 16);
     encodeSubgroupHeader(w, subgroupType(v, this.stamped), this.alias, seq, this.track.info?.priority ?? 0);
     const header = w.finish();
-    pump.rank = groupRank(this.prefs.priority, this.track.info?.priority ?? 0, seq, this.prefs.ordered);
+    pump.rank = this.rank(seq);
     this.opener.add(pump, header);
+  }
+
+  private rank(sequence: number): number {
+    return groupRank(this.prefs.priority, this.track.info?.priority ?? 0, sequence, this.prefs.ordered);
   }
 
   end(end: number): void {

@@ -19,7 +19,7 @@ import { IetfFetches, type Joinable } from "./serve-fetch.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder, SubscribeOk, SubscribeType, type Subscribe } from "./subscribe.js";
 import { type TrackStatus, TrackStatusOk } from "./track-status.js";
-import { acceptOtherUpdate, relayPriority, SubscribeUpdate } from "./update.js";
+import { relayPriority, SubscribeUpdate, updatesOnly } from "./update.js";
 import { Draft, hasFilterFields, hasNamespaceEntries } from "./version.js";
 
 /** SUBSCRIBE_UPDATEs held while SUBSCRIBE_OK is pending (draft-19's MAX_REQUEST_UPDATES idea). */
@@ -100,15 +100,8 @@ export class IetfServe {
       watch.close();
       this.watches.delete(watch);
     };
-    stream.recv.onData = (chunk) => {
-      // Closing the stream unsubscribes; a REQUEST_UPDATE is accepted.
-      try {
-        framer.push(chunk);
-        for (let m = framer.next(); m !== undefined; m = framer.next()) acceptOtherUpdate(stream.send, m, "SUBSCRIBE_NAMESPACE");
-      } catch (err) {
-        s.fail(err);
-      }
-    };
+    // Closing the stream unsubscribes; a REQUEST_UPDATE is accepted.
+    stream.recv.onData = updatesOnly(stream, framer, "SUBSCRIBE_NAMESPACE", (err) => s.fail(err));
     stream.recv.onEnd = () => {
       stop();
       stream.send.end();

@@ -8,13 +8,14 @@
 // From 15 the changes ride in parameters: SUBSCRIBER_PRIORITY, FORWARD and the subscription /
 // location filter, each absent = unchanged. Every update consumes a Request ID of its own; 15+
 // answer it with REQUEST_OK or REQUEST_ERROR (14: no answer).
-import type { SendStream } from "../../transport/session.js";
+import type { BidiStream, SendStream } from "../../transport/session.js";
 import { DecodeError } from "../../util/bytes.js";
 import { Code, MoqError } from "../error.js";
 import { decodeFilter, encodeFilter } from "./filter.js";
-import { control, readBody, type ControlMessage } from "./message.js";
+import { control, readBody, type ControlFramer, type ControlMessage } from "./message.js";
 import { RequestOk, RequestType } from "./request.js";
 import { ParamKey, Params } from "./params.js";
+import { SubscribeType } from "./subscribe.js";
 import { Draft, hasRequiredRequestIdDelta, hasResponseRequestId } from "./version.js";
 import type { IetfReader, IetfWriter } from "./wire.js";
 
@@ -136,8 +137,23 @@ export function relayPriority(ietf: number): number {
  * PROTOCOL_VIOLATION (thrown).
  */
 export function acceptOtherUpdate(out: SendStream, m: ControlMessage, what: string): void {
-  if (m.type !== 0x02) throw new MoqError(Code.ProtocolViolation, `unexpected message 0x${m.type.toString(16)} on a ${what} stream`);
+  if (m.type !== SubscribeType.SubscribeUpdate) throw new MoqError(Code.ProtocolViolation, `unexpected message 0x${m.type.toString(16)} on a ${what} stream`);
   const v = m.body.draft;
   const u = SubscribeUpdate.decode(m.body);
   out.write(control(v, RequestType.RequestOk, (w) => new RequestOk(u.requestId).encode(w)));
+}
+
+/**
+ * The request stream's reader once a request (FETCH, SUBSCRIBE_NAMESPACE) is under way: only
+ * REQUEST_UPDATEs may follow, each answered by acceptOtherUpdate; anything else fails the session.
+ */
+export function updatesOnly(stream: BidiStream, framer: ControlFramer, what: string, fail: (err: unknown) => void): (chunk: Uint8Array) => void {
+  return (chunk) => {
+    try {
+      framer.push(chunk);
+      for (let m = framer.next(); m !== undefined; m = framer.next()) acceptOtherUpdate(stream.send, m, what);
+    } catch (err) {
+      fail(err);
+    }
+  };
 }
