@@ -23,7 +23,7 @@ test("Chromium watches a Node publisher over QMux/WebSocket with moq-lite-05", {
   const page = await harness.newPage();
   const result = page.evaluate(([url]) => {
     const moq = (globalThis as unknown as { moq: { subscribe(u: string, p: string, t: string, n: number, o: object): Promise<unknown> } }).moq;
-    return moq.subscribe(url, "to-browser", "video", 3, { websocketOnly: true });
+    return moq.subscribe(url, "to-browser", "video", 3, { websocketOnly: true, latencyMax: 60_000 });
   }, [relay.url("anon").toString()]);
   await page.waitForFunction(() => (globalThis as { moqReady?: boolean }).moqReady === true);
   await new Promise((r) => setTimeout(r, 300));

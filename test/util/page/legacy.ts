@@ -6,6 +6,8 @@ import { publish, subscribe, waitAnnounced } from "./core.js";
 interface LegacyOptions {
   websocketOnly?: boolean;
   hash?: string;
+  /** The subscription's latency window (ms): a burst of groups must all arrive, not just the newest. */
+  latencyMax?: number;
 }
 
 interface LegacyGroups {
@@ -24,7 +26,7 @@ export function installLegacyApi(): void {
     async subscribe(url: string, path: string, track: string, count: number, opts: LegacyOptions): Promise<LegacyGroups> {
       const conn = await connect(url, opts);
       await waitAnnounced(conn, "", path, 10_000);
-      const reader = subscribe(conn, path, track);
+      const reader = subscribe(conn, path, track, opts.latencyMax === undefined ? {} : { latencyMax: opts.latencyMax });
       Reflect.set(globalThis, "moqReady", true);
       const groups: LegacyGroups["groups"] = [];
       while (groups.length < count) {
