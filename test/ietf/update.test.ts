@@ -11,7 +11,7 @@ import { AnnounceType, PublishNamespace, SubscribeNamespace } from "../../src/se
 import { Termination } from "../../src/session/ietf/errors.js";
 import { control, ControlFramer } from "../../src/session/ietf/message.js";
 import { RequestOk, RequestType } from "../../src/session/ietf/request.js";
-import { DoneStatus, PublishDone, Subscribe, SubscribeType } from "../../src/session/ietf/subscribe.js";
+import { DoneStatus, doneStatus, PublishDone, Subscribe, SubscribeType } from "../../src/session/ietf/subscribe.js";
 import { relayPriority, SubscribeUpdate, type UpdateFields } from "../../src/session/ietf/update.js";
 import { Draft, draftName, subscribeNamespaceType } from "../../src/session/ietf/version.js";
 import { servingLive, startTestRelay } from "../util/relay.js";
@@ -111,7 +111,7 @@ for (const v of [Draft.D16, Draft.D18]) {
       assert.equal(await c.nextGroup("group 4"), 4);
       const done = await sub.next("PUBLISH_DONE");
       assert.equal(done.type, SubscribeType.PublishDone);
-      assert.equal(PublishDone.decode(done.body).status, DoneStatus.SubscriptionEnded);
+      assert.equal(PublishDone.decode(done.body).status, DoneStatus.SubscriptionEnded, "SUBSCRIPTION_ENDED (0x3) in drafts 16 and 18");
       p.group(frames(5));
       assert.equal((await r.nextGroup()).sequence, 5, "the track goes on for other viewers");
     } finally {
@@ -194,4 +194,11 @@ test("moq-transport-15: SUBSCRIBE_UPDATE gets REQUEST_OK for its own Request ID;
     viewer.close();
     pub.close();
   }
+});
+
+test("PUBLISH_DONE codes follow the draft: EXPIRED and TOO_FAR_BEHIND swap in draft-18; draft-20 has no SUBSCRIPTION_ENDED", () => {
+  assert.deepEqual([doneStatus(Draft.D16).Expired, doneStatus(Draft.D16).TooFarBehind], [5, 6]);
+  assert.deepEqual([doneStatus(Draft.D18).Expired, doneStatus(Draft.D18).TooFarBehind], [6, 5]);
+  assert.equal(doneStatus(Draft.D19).SubscriptionEnded, 3);
+  assert.equal(doneStatus(Draft.D20).SubscriptionEnded, doneStatus(Draft.D20).TrackEnded);
 });

@@ -15,7 +15,7 @@ import { ObjectDatagram } from "./datagram.js";
 import { control } from "./message.js";
 import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "./object.js";
 import type { IetfSession } from "./session.js";
-import { DoneStatus, PublishDone, SubscribeType } from "./subscribe.js";
+import { doneStatus, PublishDone, SubscribeType } from "./subscribe.js";
 import { RequestOk, RequestType } from "./request.js";
 import { relayPriority, type Location, type SubscribeUpdate } from "./update.js";
 import { Draft } from "./version.js";
@@ -218,15 +218,15 @@ export class IetfDownstream implements ViewerSink {
     if (this.finished) return;
     if (code === undefined) return this.end(this.ending ?? 0);
     for (const p of [...this.pumps]) p.abort(code);
-    this.done(DoneStatus.InternalError, `upstream failed (${code})`);
+    this.done(doneStatus(this.s.draft).InternalError, `upstream failed (${code})`);
   }
 
   /** PUBLISH_DONE once the end is known and every group has been sent or dropped. */
   private maybeFinish(): void {
     if (this.finished || this.ending === undefined || this.sub === undefined) return;
     if (this.pumps.size > 0 || this.sub.pendingCount > 0) return;
-    if (this.prefs.end !== undefined && this.ending === this.prefs.end + 1) this.done(DoneStatus.SubscriptionEnded, "subscription ended");
-    else this.done(DoneStatus.TrackEnded, "track ended");
+    if (this.prefs.end !== undefined && this.ending === this.prefs.end + 1) this.done(doneStatus(this.s.draft).SubscriptionEnded, "subscription ended");
+    else this.done(doneStatus(this.s.draft).TrackEnded, "track ended");
   }
 
   private done(status: number, reason: string): void {

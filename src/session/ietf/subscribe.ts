@@ -21,8 +21,19 @@ export const SubscribeType = {
 /** Group order: 1 ascending, 2 descending (the default). */
 export const GroupOrder = { Ascending: 1, Descending: 2 } as const;
 
-/** PUBLISH_DONE status codes. */
+/** PUBLISH_DONE status codes, drafts 14–17. */
 export const DoneStatus = { InternalError: 0x0, Unauthorized: 0x1, TrackEnded: 0x2, SubscriptionEnded: 0x3, GoingAway: 0x4, Expired: 0x5, TooFarBehind: 0x6, UpdateFailed: 0x8 } as const;
+
+/**
+ * The PUBLISH_DONE table a draft uses. Draft-18 swapped EXPIRED and TOO_FAR_BEHIND; draft-20
+ * unassigned SUBSCRIPTION_ENDED (0x3), and since its receivers read an unknown code as
+ * INTERNAL_ERROR, a subscription that reached its end group ends there as TRACK_ENDED, the one
+ * non-error "no more objects" code left.
+ */
+export function doneStatus(v: Draft): Record<keyof typeof DoneStatus, number> {
+  if (v < Draft.D18) return DoneStatus;
+  return { ...DoneStatus, Expired: 0x6, TooFarBehind: 0x5, SubscriptionEnded: v >= Draft.D20 ? DoneStatus.TrackEnded : DoneStatus.SubscriptionEnded };
+}
 
 export interface SubscribeFields {
   requestId: number;
