@@ -104,7 +104,7 @@ export const SCHEMA = {
     max_header_size: { type: "size", default: "16KiB", min: 1 * KiB, doc: "largest HTTP request head (HTTP/1.1 and HTTP/3 field sections)" },
     max_capsule_size: { type: "size", default: "64KiB", min: 1 * KiB, doc: "largest HTTP/3 capsule on a WebTransport CONNECT stream" },
     subscriber_queue_groups: { type: "int", default: 4, min: 1, doc: "groups in flight per viewer before it skips to the newest" },
-    subscriber_max_latency: { type: "duration", default: 0, doc: "for viewers that ask no max latency: an older group whose oldest unsent frame is older than this is dropped (reset with Old) (0 = half the track's group interval, at least 100 ms)" },
+    subscriber_max_latency: { type: "duration", default: 0, doc: "for viewers that ask no max latency: an older group whose oldest unsent frame is older than this is dropped (reset with Old) (0 = half the track's group interval, at least 500 ms)" },
     max_fetches_per_session: { type: "int", default: 32, min: 1, live: true, doc: "concurrent FETCH requests one session may have open" },
     fetch_timeout: { type: "duration", default: "8s", min: 100, live: true, doc: "how long a FETCH may wait for its group before it is reset" },
     max_pending_requests: { type: "int", default: 64, min: 1, live: true, doc: "requests a session may open before its SETUP scoped it" },

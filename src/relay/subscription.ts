@@ -251,6 +251,9 @@ export class Subscription implements CursorOwner {
   }
 }
 
+/** The least latency budget the group interval may set (ms). */
+export const MIN_BUDGET_MS = 500;
+
 /** How often a track's groups start, and the latency budget that follows for viewers that ask none. */
 export class GroupPace {
   /** Smoothed time between new groups (ms; 0 = not seen yet). */
@@ -264,9 +267,13 @@ export class GroupPace {
     if (gap > 0) this.interval = this.interval > 0 ? this.interval * 0.75 + gap * 0.25 : gap;
   }
 
-  /** Half a group, at least 100 ms (jitter), at most `ceiling` (the cache window); 0 = no interval yet. */
+  /**
+   * Half a group, at most `ceiling` (the cache window); 0 = no interval yet. At least 500 ms: a
+   * publisher that writes groups in a burst (or short audio groups) makes the interval tiny, and a
+   * viewer that is merely slow to take its first streams (a busy browser) must not lose them.
+   */
   budget(ceiling: number): number {
-    return this.interval > 0 ? Math.min(ceiling, Math.max(100, this.interval / 2)) : 0;
+    return this.interval > 0 ? Math.min(ceiling, Math.max(MIN_BUDGET_MS, this.interval / 2)) : 0;
   }
 }
 

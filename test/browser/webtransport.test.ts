@@ -42,7 +42,7 @@ test("Chromium watches over native WebTransport (HTTP/3 on our QUIC engine) with
   // default, it also crosses the worker's link to the main process): a group before is skipped.
   await servingLive(single, "anon/wt-live", "video", { publisher: p, ms: 10_000 });
   // The three groups go out as one burst. The viewer asked for a 60 s window: with the relay's
-  // default budget (half the group interval, at least 100 ms) a browser slow to take the first
+  // default budget (half the group interval, at least 500 ms) a browser slow to take the first
   // stream would have it dropped as superseded, which is the budget working, not this test's subject.
   for (let g = 0; g < 3; g++) p.group([`wt g${g}`]);
   const got = (await within(result, 15_000, "the browser to receive 3 groups")) as { version: string; groups: Array<{ sequence: number; frames: string[] }> };
