@@ -8,10 +8,10 @@ import { within } from "../util/moq.js";
 import { detach } from "../../src/util/async.js";
 import { control, ControlFramer, type ControlMessage } from "../../src/session/ietf/message.js";
 import { Params, SetupKey } from "../../src/session/ietf/params.js";
-import { FETCH_HEADER } from "../../src/session/ietf/object.js";
+import { FETCH_HEADER, FIRST_OBJECT, SubgroupFlag } from "../../src/session/ietf/object.js";
 import { RequestType } from "../../src/session/ietf/request.js";
 import { ClientSetup, SetupType } from "../../src/session/ietf/setup.js";
-import { Draft, hasControlStream } from "../../src/session/ietf/version.js";
+import { Draft, hasControlStream, hasFirstObjectBit } from "../../src/session/ietf/version.js";
 import { IetfReader, IetfWriter } from "../../src/session/ietf/wire.js";
 
 const WAIT_MS = 5000;
@@ -48,6 +48,8 @@ export interface RawSession {
   request(first: Uint8Array): Promise<RawRequest>;
   /** The group id of the next subgroup stream the relay opens (its bytes are drained). */
   nextGroup(what: string): Promise<number>;
+  /** The publisher priority in each subgroup header seen so far, by group id. */
+  priorities: Map<number, number>;
   /** The next fetch stream, once it ended (FIN or reset). */
   nextFetch(what: string): Promise<RawFetch>;
   close(): void;
@@ -74,6 +76,7 @@ export async function rawSession(url: URL, v: Draft): Promise<RawSession> {
         return req;
       },
       nextGroup: (what) => uni.groups.next(what),
+      priorities: uni.priorities,
       nextFetch: (what) => uni.fetches.next(what),
       close: () => s.close(),
     };
@@ -93,6 +96,7 @@ export async function rawSession(url: URL, v: Draft): Promise<RawSession> {
       return { send: (bytes) => w.write(bytes), next: messageReader(bidi.readable as ReadableStream<Uint8Array>, v) };
     },
     nextGroup: (what) => uni.groups.next(what),
+    priorities: uni.priorities,
     nextFetch: (what) => uni.fetches.next(what),
     close: () => s.close(),
   };
@@ -136,8 +140,9 @@ class Queue<T> {
  * The relay's uni streams: subgroup streams reduced to their group id (queued as soon as the
  * header is in), fetch streams read to their end; the relay's SETUP stream is skipped.
  */
-function uniStreams(s: QmuxSession, v: Draft): { groups: Queue<number>; fetches: Queue<RawFetch> } {
+function uniStreams(s: QmuxSession, v: Draft): { groups: Queue<number>; fetches: Queue<RawFetch>; priorities: Map<number, number> } {
   const groups = new Queue<number>();
+  const priorities = new Map<number, number>();
   const fetches = new Queue<RawFetch>();
   const read = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
     const r = stream.getReader();
@@ -164,7 +169,11 @@ function uniStreams(s: QmuxSession, v: Draft): { groups: Queue<number>; fetches:
         if (t === FETCH_HEADER) id = rd.varint();
         else {
           rd.varint(); // Track Alias
-          groups.push(rd.varint());
+          const group = rd.varint();
+          const bare = hasFirstObjectBit(v) ? t & ~FIRST_OBJECT : t;
+          if (bare & SubgroupFlag.ExplicitSubgroup) rd.varint();
+          if ((bare & 0xf0) === 0x10) priorities.set(group, rd.u8());
+          groups.push(group);
         }
         type = t;
         head = rd.pos;
@@ -183,5 +192,5 @@ function uniStreams(s: QmuxSession, v: Draft): { groups: Queue<number>; fetches:
     }
   };
   detach(accept(), () => undefined);
-  return { groups, fetches };
+  return { groups, fetches, priorities };
 }

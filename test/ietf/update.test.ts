@@ -15,7 +15,7 @@ import { DoneStatus, doneStatus, PublishDone, Subscribe, SubscribeType } from ".
 import { relayPriority, SubscribeUpdate, type UpdateFields } from "../../src/session/ietf/update.js";
 import { Draft, draftName, subscribeNamespaceType } from "../../src/session/ietf/version.js";
 import { servingLive, startTestRelay } from "../util/relay.js";
-import { connect, publish, subscribe, waitAnnounced, within, type Conn, type Publisher, type Reader } from "../util/moq.js";
+import { connect, publish, publishBroadcast, subscribe, TrackWriter, waitAnnounced, within, type Conn, type Publisher, type Reader } from "../util/moq.js";
 import { rawSession, type RawRequest } from "./raw.js";
 import { Client, clientEncode, hexOf } from "./wire.js";
 
@@ -202,3 +202,28 @@ test("PUBLISH_DONE codes follow the draft: EXPIRED and TOO_FAR_BEHIND swap in dr
   assert.equal(doneStatus(Draft.D19).SubscriptionEnded, 3);
   assert.equal(doneStatus(Draft.D20).SubscriptionEnded, doneStatus(Draft.D20).TrackEnded);
 });
+
+for (const v of [Draft.D16, Draft.D18]) {
+  test(`${draftName(v)}: a moq-lite publisher priority (higher first) reaches IETF viewers inverted (lower first) in the subgroup header`, async () => {
+    const bc = `prio-${v - 0xff000000}`;
+    const pub = await connect(relay.url("anon"));
+    const writer = publishBroadcast(pub, bc);
+    const urgent = new TrackWriter(writer.broadcast.createTrack("video", { priority: 200 }));
+    const c = await rawSession(relay.url("anon"), v);
+    try {
+      const viewer = await connect(relay.url("anon"));
+      await waitAnnounced(viewer, bc);
+      viewer.close();
+      const sub = await c.request(control(v, SubscribeType.Subscribe, (w) => new Subscribe({ requestId: 0, namespace: bc, track: "video", priority: 128 }).encode(w)));
+      assert.equal((await sub.next("SUBSCRIBE_OK")).type, SubscribeType.SubscribeOk);
+      await servingLive(relay, `anon/${bc}`, "video", { viewers: 1 });
+      urgent.group(frames(0));
+      assert.equal(await c.nextGroup("group 0"), 0);
+      assert.equal(c.priorities.get(0), 255 - 200, "moq-lite 200 is IETF 55");
+    } finally {
+      c.close();
+      writer.close();
+      pub.close();
+    }
+  });
+}

@@ -15,6 +15,7 @@ import type { IetfIngest } from "./ingest.js";
 import { ControlFramer, control } from "./message.js";
 import { RequestCode, RequestError, RequestType } from "./request.js";
 import { GroupOrder, PublishDone, Subscribe, SubscribeOk, SubscribeType, type TrackProperties } from "./subscribe.js";
+import { ietfPriority } from "./update.js";
 import { hasFilterFields } from "./version.js";
 
 /** How long the publisher gets to answer SUBSCRIBE: viewers give up after 10 s, so answer before. */
@@ -267,7 +268,7 @@ export class IetfUpstream implements Upstream, AliasTarget {
     const filter: Filter = hasFilterFields(v) ? { kind: "relative", groups: 1 } : { kind: "nextObject" };
     stream.send.write(
       control(v, SubscribeType.Subscribe, (w) =>
-        new Subscribe({ requestId: this.requestId, namespace: this.path, track: this.track, priority: Math.min(255, prefs.priority), groupOrder: GroupOrder.Descending, filter }).encode(w),
+        new Subscribe({ requestId: this.requestId, namespace: this.path, track: this.track, priority: ietfPriority(prefs.priority), groupOrder: GroupOrder.Descending, filter }).encode(w),
       ),
     );
     const framer = new ControlFramer(v, s.limits.max_message_size);

@@ -14,7 +14,7 @@ import { PayloadAssembler } from "../payload.js";
 
 /** Header flag bits (the type minus its 0x10 / 0x30 base). */
 export const SubgroupFlag = { Extensions: 0x01, SubgroupIsFirstObject: 0x02, ExplicitSubgroup: 0x04, EndOfGroup: 0x08 } as const;
-const FIRST_OBJECT = 0x40;
+export const FIRST_OBJECT = 0x40;
 export const FETCH_HEADER = 0x05;
 
 /** Object statuses carried by an empty object. */

@@ -17,7 +17,7 @@ import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "./object.j
 import type { IetfSession } from "./session.js";
 import { doneStatus, PublishDone, SubscribeType } from "./subscribe.js";
 import { RequestOk, RequestType } from "./request.js";
-import { relayPriority, type Location, type SubscribeUpdate } from "./update.js";
+import { ietfPriority, relayPriority, type Location, type SubscribeUpdate } from "./update.js";
 import { Draft } from "./version.js";
 import { IetfWriter } from "./wire.js";
 
@@ -152,7 +152,7 @@ export class IetfDownstream implements ViewerSink {
     const s = this.s;
     const g = cursor.group;
     const stats = s.origin.stats;
-    const priority = this.track.info?.priority ?? 0;
+    const priority = ietfPriority(this.track.info?.priority ?? 0);
     let scheduled = false;
     const stop = (): void => {
       cursor.onChange = null;
@@ -198,7 +198,7 @@ export class IetfDownstream implements ViewerSink {
     this.pumps.add(pump);
     s.origin.stats.groupsOut++;
     const w = new IetfWriter(v, 16);
-    encodeSubgroupHeader(w, subgroupType(v, this.stamped), this.alias, seq, this.track.info?.priority ?? 0);
+    encodeSubgroupHeader(w, subgroupType(v, this.stamped), this.alias, seq, ietfPriority(this.track.info?.priority ?? 0));
     const header = w.finish();
     pump.rank = this.rank(seq);
     this.opener.add(pump, header);

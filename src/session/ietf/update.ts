@@ -129,6 +129,11 @@ export function relayPriority(ietf: number): number {
   return 255 - Math.min(255, Math.max(0, ietf));
 }
 
+/** The other way: a relay (moq-lite) priority as an IETF one, for subgroup headers and upstream SUBSCRIBEs. */
+export function ietfPriority(relay: number): number {
+  return relayPriority(relay);
+}
+
 /**
  * A REQUEST_UPDATE (16+) of a request that is no subscription (FETCH, SUBSCRIBE_NAMESPACE,
  * PUBLISH_NAMESPACE, PUBLISH): the relay keeps no per-request parameters for these (it ignores

@@ -56,7 +56,8 @@ export interface TrackSubscriber {
 }
 
 export interface BroadcastProducer {
-  createTrack(name: string): TrackProducer;
+  /** `info` is the TRACK_INFO a moq-lite-05 publisher sends (priority, ordered, latency max, timescale). */
+  createTrack(name: string, info?: { priority?: number; ordered?: boolean }): TrackProducer;
   close(abort?: Error): void;
 }
 
