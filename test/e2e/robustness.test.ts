@@ -6,7 +6,7 @@ import { Writer } from "../../src/util/bytes.js";
 import { Bidi } from "../../src/session/lite/stream.js";
 import { Subscribe } from "../../src/session/lite/subscribe.js";
 import { Version } from "../../src/session/lite/version.js";
-import { startTestRelay } from "../util/relay.js";
+import { servingLive, startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 
 const relay = await startTestRelay();
@@ -45,7 +45,9 @@ test("malformed moq-lite closes only the offending session, with a decode error"
 
   // Everyone else carries on.
   const r = subscribe(viewer, "survivor", "video");
-  await new Promise((res) => setTimeout(res, 200));
+  // Live once the subscription reached the publisher (a group written before is skipped): a
+  // fixed pause lost that race on a loaded machine.
+  await servingLive(relay, "anon/survivor", "video", { publisher: p, ms: 10_000 });
   p.group(["still here"]);
   assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "still here");
   pub.close();
@@ -81,7 +83,9 @@ test("a subscriber that reads nothing does not hold back a fast one", async () =
   const msg = new Writer().varint(Bidi.Subscribe);
   new Subscribe(0, "firehose", "video", { priority: 0, ordered: false, maxLatency: 0 }).encode(msg, Version.Lite05);
   await sendBidi(slow, msg.finish());
-  await new Promise((res) => setTimeout(res, 300));
+  // Both subscriptions at the relay and the publisher asked before group 0 goes out: the fast
+  // viewer must start at group 0, and a fixed pause does not guarantee it on a loaded machine.
+  await servingLive(relay, "anon/firehose", "video", { viewers: 2, publisher: p, ms: 10_000 });
 
   const payload = new Uint8Array(200 * 1024).fill(7);
   const groups = 30;

@@ -3,7 +3,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
 import { networkInterfaces } from "node:os";
-import { startTestRelay } from "../util/relay.js";
+import { servingLive, startTestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 
 /** Prometheus text → samples ("name{labels}" → value), plus the label names seen per metric. */
@@ -38,7 +38,8 @@ test("GET /metrics on the main port counts sessions, bytes, broadcasts, tracks a
   const sub = await connect(relay.url("anon"));
   await waitAnnounced(sub, "m");
   const r = subscribe(sub, "m", "video");
-  await new Promise((res) => setTimeout(res, 200));
+  // Live once the subscription reached the publisher (a group written before is skipped).
+  await servingLive(relay, "anon/m", "video", { publisher: p, ms: 10_000 });
   p.group(["0123456789", "abcdefghij"]);
   assert.equal((await r.nextGroup()).frames.length, 2);
   // A connection without a token where nothing is public: refused with 401.

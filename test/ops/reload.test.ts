@@ -96,7 +96,9 @@ test("SIGHUP applies a new public prefix and key, logs a restart-only key as ign
   const viewer = await connect(url("anon"));
   await waitAnnounced(viewer, "live");
   const r = subscribe(viewer, "live", "video");
-  await new Promise((res) => setTimeout(res, 200));
+  // The relay registers the viewer before it asks the publisher, so once the publisher is asked
+  // the group reaches the viewer (a fixed pause could end before the subscription got there).
+  await p.waitSubscribed(10_000);
   p.group(["after the reload"]);
   assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "after the reload");
   for (const c of [open, secure, viewer, pub]) c.close();
