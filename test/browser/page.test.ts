@@ -150,8 +150,9 @@ test("the page publishes the fake camera over WebTransport; a second browser lis
   await until(view, `document.getElementById("probe").getVideoPlaybackQuality().totalVideoFrames > 30`, Math.max(1000, 15_000 - (Date.now() - started)), "30 painted video frames within 15 s of the click");
   const elapsed = Date.now() - started;
   assert.ok(elapsed <= 15_500, `30 frames took ${elapsed} ms`);
-  // The page refreshes its figures every 250 ms, so its count may trail the painted frames by one poll.
-  await until(view, `Number(${text("watch-frames")}) > 30`, 2_000, "the decoder's own frame count to pass 30 too");
+  // The page refreshes its figures every 250 ms, so its count may trail the painted frames by a
+  // poll, or by seconds when a loaded machine starves the renderer (its timer then runs late).
+  await until(view, `Number(${text("watch-frames")}) > 30`, 5_000, "the decoder's own frame count to pass 30 too");
   assert.equal(await view.textContent("#watch-protocol"), "moq-lite-05 over WebTransport");
   assert.match((await view.textContent("#watch-resolution")) ?? "", /^\d+×\d+$/);
   assert.match((await view.textContent("#watch-latency")) ?? "", /^≈\d+ ms \((\d+ ms )?buffer/);
