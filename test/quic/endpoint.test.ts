@@ -56,6 +56,19 @@ function dial(fingerprints = [certs.current.fingerprint]): Promise<QuicConnectio
   return within(client.connect({ host: "127.0.0.1", port: server.port, serverName: "localhost", alpns: ["moq-lite-05"], fingerprints }), 5000, "QUIC handshake");
 }
 
+/**
+ * The server's side of the connection accepted after `count` were: the client's handshake may
+ * complete before the server has read the client's Finished, so it is waited for (bounded).
+ */
+async function serverConn(count: number): Promise<QuicConnection> {
+  const deadline = Date.now() + 5000;
+  while (serverConns.length <= count) {
+    if (Date.now() > deadline) throw new Error("timed out after 5000 ms waiting for the server to accept the connection");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return serverConns[count];
+}
+
 function collect(b: BidiStream): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   return new Promise((resolve, reject) => {
@@ -135,7 +148,9 @@ test("stream resets, STOP_SENDING and datagrams carry through", async () => {
   // We ask the echoing server to stop sending to us; its next write learns the code.
   const stopped = await c.openBidi();
   stopped.recv.stop(55);
-  for (let i = 0; i < 5 && !stopCodes.includes(55); i++) {
+  // Bounded by time, not by five 50 ms tries: a loaded machine may take longer to carry it.
+  const deadline = Date.now() + 5000;
+  while (!stopCodes.includes(55) && Date.now() < deadline) {
     stopped.send.write(Buffer.from("more"));
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -149,9 +164,9 @@ test("stream resets, STOP_SENDING and datagrams carry through", async () => {
 });
 
 test("close code and reason reach the peer", async () => {
+  const count = serverConns.length;
   const c = await dial();
-  await new Promise((r) => setTimeout(r, 50));
-  const peer = serverConns.at(-1)!;
+  const peer = await serverConn(count);
   c.close(1234, "goodbye");
   const info = await within(peer.closed, 5000, "the server to see the close");
   assert.equal(info.code, 1234);
@@ -160,9 +175,9 @@ test("close code and reason reach the peer", async () => {
 
 test("a peer that vanishes is reaped by the idle timeout", async () => {
   const ghost = await QuicEndpoint.bind({ host: "127.0.0.1", port: 0, quic: { ...quic, keep_alive: 0 }, log });
+  const count = serverConns.length;
   await within(ghost.connect({ host: "127.0.0.1", port: server.port, serverName: "localhost", alpns: ["moq-lite-05"], insecure: true }), 5000, "handshake");
-  await new Promise((r) => setTimeout(r, 50));
-  const peer = serverConns.at(-1)!;
+  const peer = await serverConn(count);
   assert.ok(server.isRouted(peer));
   // Drop the socket without a CONNECTION_CLOSE: the server only notices by silence.
   await (ghost as unknown as { socket: { close(cb: () => void): void } }).socket.close(() => undefined);
