@@ -129,7 +129,9 @@ test("an unknown QUIC version gets Version Negotiation listing version 1; a shor
 });
 
 test("handshakes that never finish are capped per address and cut at the deadline; another address still connects", async () => {
-  const s = await server({ retry: "never", maxHandshakes: 64, maxHandshakesPerAddress: 8, handshakeTimeout: 800 });
+  // A deadline long enough that a loaded machine still sees all 8 held and dials the other
+  // address while they are (800 ms could pass before the test's next poll).
+  const s = await server({ retry: "never", maxHandshakes: 64, maxHandshakesPerAddress: 8, handshakeTimeout: 3000 });
   const raw = await rawSocket("127.0.0.1");
   await sendAll(raw.socket, s.port, clientInitials(40, "echo"));
   // Each accepted Initial gets an answer (the server's first flight); wait for the 8 we expect.
@@ -141,12 +143,14 @@ test("handshakes that never finish are capped per address and cut at the deadlin
   assert.equal(await echo(conn, "still served"), "still served");
   conn.close(0, "");
   // The half-done handshakes are closed at their deadline, freeing their slots.
-  await within((async () => { while (s.handshakeCount > 0) await new Promise((r) => setTimeout(r, 20)); })(), 3000, "the stalled handshakes to be cut");
+  await within((async () => { while (s.handshakeCount > 0) await new Promise((r) => setTimeout(r, 20)); })(), 8000, "the stalled handshakes to be cut");
   await raw.close();
 });
 
 test('retry = "auto": once handshakes pile up, new clients get a Retry and still connect', async () => {
-  const s = await server({ retry: "auto", maxHandshakes: 16, maxHandshakesPerAddress: 16, handshakeTimeout: 3000 });
+  // The 8 stalled handshakes must still be held when the new client dials: a deadline no loaded
+  // machine reaches first.
+  const s = await server({ retry: "auto", maxHandshakes: 16, maxHandshakesPerAddress: 16, handshakeTimeout: 15_000 });
   const raw = await rawSocket("127.0.0.1");
   await sendAll(raw.socket, s.port, clientInitials(8, "echo"));
   await within((async () => { while (s.handshakeCount < 8) await new Promise((r) => setTimeout(r, 10)); })(), 3000, "8 handshakes in progress");
