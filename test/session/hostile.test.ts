@@ -133,6 +133,7 @@ test("a session spamming GOAWAYs and refused requests writes a bounded number of
   const c = await relay.connect({ grant: { subscribe: ["open"] } });
   const long = `https://x.example/${"a".repeat(8000)}`;
   const v = Version.Lite05;
+  const began = Date.now();
   for (let i = 0; i < 500; i++) {
     const s = await c.transport.openBidi();
     s.recv.onData = () => undefined;
@@ -141,8 +142,10 @@ test("a session spamming GOAWAYs and refused requests writes a bounded number of
     await c.client.trackInfo(`secret/${i}`, "video");
   }
   await until(() => c.server.isClosed === false, "the session to stay open");
-  // 1,000 client-driven events: a burst of 20 and about one a second after that.
-  assert.ok(lines.length <= 40, `${lines.length} log lines`);
+  // 1,000 client-driven events: a burst of 20 and about one a second after that, so the bound
+  // grows with the seconds the loop took (a loaded machine takes longer, the rate stays the same).
+  const seconds = (Date.now() - began) / 1000;
+  assert.ok(lines.length <= 40 + seconds, `${lines.length} log lines in ${seconds.toFixed(1)} s`);
   assert.ok(lines.length >= 10, "the first ones are logged");
   assert.ok(lines.every((l) => l.length < 1200), "client strings are clipped");
 });
