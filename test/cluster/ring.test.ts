@@ -63,6 +63,11 @@ async function ring(t: TestContext, links: "websocket" | "webtransport"): Promis
   pub.group(["a:0:0"]);
   await log.until((l) => l.frames.length >= 1, 10_000, "a frame on C");
 
+  const routesOn = async (n: Node): Promise<number> => (await n.nodes()).peers.reduce((sum, p) => sum + p.routes, 0);
+  // C's frame came over the direct route; A's announcement of it reaches C through B a hop later
+  // and may still be on its way (and had it come first, C's track moves to the direct route when
+  // that one arrives). Wait for both routes and the direct one serving, then assert the state.
+  await until(async () => (await routesOn(c)) >= 2 && (await c.nodes()).tracks.find((x) => x.broadcast === "anon/demo")?.via === ao, 10_000, "C to know both routes and pull over the direct one");
   // One route serves C: the direct one; the one through B is known but unused.
   const docC = await c.nodes();
   const tracks = docC.tracks.filter((x) => x.broadcast === "anon/demo");
@@ -71,7 +76,6 @@ async function ring(t: TestContext, links: "websocket" | "webtransport"): Promis
   assert.equal(docC.peers.reduce((sum, p) => sum + p.upstream_subscriptions, 0), 1, "one upstream on C");
   assert.equal(docC.peers.find((p) => p.origin === bo)?.upstream_subscriptions, 0, "nothing pulled through B");
   // No loop: nobody announces A's broadcast back to A, nor C's copy back to C.
-  const routesOn = async (n: Node): Promise<number> => (await n.nodes()).peers.reduce((sum, p) => sum + p.routes, 0);
   assert.equal(await routesOn(a), 0, "a peer announced A's own broadcast back to A");
   assert.equal(await routesOn(c), 2, "C knows the broadcast directly and through B, nothing more");
 
