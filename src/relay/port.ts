@@ -9,6 +9,7 @@ import type { TrackSink } from "./types.js";
 export interface PortHost {
   portGroup(port: UpstreamPort, sequence: number, datagram?: boolean): Group | undefined;
   portEnd(port: UpstreamPort, end: number): void;
+  portStart(port: UpstreamPort, start: number): void;
   portClose(port: UpstreamPort, code?: number): void;
 }
 
@@ -47,6 +48,9 @@ export class UpstreamPort implements TrackSink {
   }
   end(end: number): void {
     this.host.portEnd(this, end);
+  }
+  start(start: number): void {
+    this.host.portStart(this, start);
   }
   close(code?: number): void {
     this.host.portClose(this, code);

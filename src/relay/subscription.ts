@@ -45,6 +45,8 @@ export class Subscription implements CursorOwner {
   private endAt: number | undefined;
   private closed = false;
   private delivered = false;
+  /** The start came from upstream (its SUBSCRIBE_START): the first group to arrive does not move it. */
+  private startFromUpstream = false;
   private trimScheduled = false;
 
   constructor(
@@ -69,6 +71,22 @@ export class Subscription implements CursorOwner {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The first group this viewer may get, once its first group was handed out (else undefined). */
+  get startsAt(): number | undefined {
+    return this.delivered ? this.start : undefined;
+  }
+
+  /**
+   * Upstream's groups begin at `first`. A viewer that has had nothing yet starts there (or at its
+   * own start, if later) instead of at the first group to arrive, so a burst that arrives newest
+   * first reaches it whole.
+   */
+  upstreamStart(first: number): void {
+    if (this.closed || this.delivered) return;
+    this.start = Math.max(this.start ?? first, first);
+    this.startFromUpstream = true;
   }
 
   /** The viewer changed its preferences (SUBSCRIBE_UPDATE). */
@@ -192,7 +210,7 @@ export class Subscription implements CursorOwner {
       // The first group handed out is the viewer's start (SUBSCRIBE_START promises nothing
       // older follows), so a straggler below it is not sent later.
       this.delivered = true;
-      if (this.start === undefined || g.sequence > this.start) this.start = g.sequence;
+      if (this.start === undefined || (g.sequence > this.start && !this.startFromUpstream)) this.start = g.sequence;
     }
     const c = new GroupCursor(g, this);
     let i = this.inFlight.length;

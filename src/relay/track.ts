@@ -294,6 +294,14 @@ export class Track implements SubscriptionHost, PortHost {
   }
 
   /** @internal upstream promised nothing at or after `end` (its numbering). */
+  /** @internal the upstream's first group: viewers still waiting for theirs start there. */
+  portStart(port: UpstreamPort, start: number): void {
+    // A moved upstream's numbers are not settled yet; its viewers have started anyway.
+    if (this.closed || port !== this.port || port.offset === undefined) return;
+    const first = start + port.offset;
+    if (first > port.floor) for (const s of this.viewers) s.upstreamStart(first);
+  }
+
   portEnd(port: UpstreamPort, end: number): void {
     if (this.closed || port !== this.port || this.endedAt !== undefined) return;
     this.endedAt = end + (port.offset ?? 0);

@@ -50,6 +50,12 @@ export interface TrackSink {
   group(sequence: number, datagram?: boolean): Group | undefined;
   /** Upstream promised no group at or after `end` (exclusive) will come. */
   end(end: number): void;
+  /**
+   * Upstream said its groups begin at `sequence` (moq-lite-05 SUBSCRIBE_START). A relay upstream
+   * opens a burst's streams newest first, so without this a viewer waiting for its first group
+   * would start at the newest and refuse the older ones of the burst.
+   */
+  start?(sequence: number): void;
   /** The upstream subscription is over: `code` undefined = it ended cleanly, else a MoQ error code. */
   close(code?: number): void;
 }

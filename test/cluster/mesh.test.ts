@@ -82,3 +82,28 @@ test("a publisher on A reaches viewers on B and C byte-identical, through one up
   ann.close();
   p.close();
 });
+
+test("a burst of groups published at once reaches viewers on B and C whole (a relay upstream opens the burst's streams newest first)", async () => {
+  const [a, b, c] = nodes;
+  const pub = await open(a.client());
+  const p = publish(pub, "burst", "video");
+  const viewB = await open(b.client());
+  const viewC = await open(c.client());
+  const ann = watchAnnounced(viewC, "");
+  await ann.waitFor("burst", true, 10_000);
+  // A long window: the relay's latency budget is not this test's subject, the start is.
+  const readers = [subscribe(viewB, "burst", "video", { latencyMax: 60_000 }), subscribe(viewC, "burst", "video", { latencyMax: 60_000 })];
+  await p.waitSubscribed(10_000);
+  await until(async () => (await b.nodes()).tracks.some((t) => t.broadcast === "anon/burst") && (await c.nodes()).tracks.some((t) => t.broadcast === "anon/burst"), 10_000, "B and C subscribed upstream");
+  for (let g = 0; g < 4; g++) p.group([`burst g${g} a`, `burst g${g} b`]);
+  for (const [i, r] of readers.entries()) {
+    const got = (await r.readGroups(4, 10_000)).sort((x, y) => x.sequence - y.sequence);
+    assert.deepEqual(
+      got.map((g) => [g.sequence, g.frames.map((f) => Buffer.from(f).toString())]),
+      [0, 1, 2, 3].map((g) => [g, [`burst g${g} a`, `burst g${g} b`]]),
+      `${i === 0 ? "B" : "C"} got the whole burst`,
+    );
+  }
+  ann.close();
+  p.close();
+});

@@ -99,3 +99,29 @@ test("a burst of groups arriving at once is not dropped for a viewer that keeps 
   assert.deepEqual(delivered, [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.deepEqual(dropped, []);
 });
+
+test("a burst that arrives newest first reaches a waiting viewer whole once upstream said where its groups start", () => {
+  const o = makeOrigin({ queue: 4 });
+  const src = new ManualSource();
+  const t = o.announce("b", src).track("video");
+  const v = new TestViewer();
+  const sub = t.subscribe(v);
+  // Upstream (a relay) promised groups from 5 on, then opened the burst's streams newest first.
+  src.live("video").sink.start?.(5);
+  for (const s of [7, 6, 5]) src.writeGroup("video", s, [bytes(s)]);
+  assert.deepEqual([...v.sequences].sort(), [5, 6, 7], "the older groups of the burst are not refused");
+  assert.equal(sub.startsAt, 5, "the viewer's start is upstream's, not the first group to arrive");
+  // Without that word from upstream, the first group to arrive is the start (moq-lite's latest).
+  const t2 = o.announce("c", src).track("video");
+  const w = new TestViewer();
+  t2.subscribe(w);
+  for (const s of [7, 6, 5]) src.writeGroup("video", s, [bytes(s)]);
+  assert.deepEqual(w.sequences, [7]);
+  // A start below a viewer's own is no reason to go back.
+  const t3 = o.announce("d", src).track("video");
+  const x = new TestViewer();
+  t3.subscribe(x, { priority: 0, ordered: false, maxLatency: 0, start: 6 });
+  src.live("video").sink.start?.(5);
+  for (const s of [7, 6, 5]) src.writeGroup("video", s, [bytes(s)]);
+  assert.deepEqual([...x.sequences].sort(), [6, 7]);
+});

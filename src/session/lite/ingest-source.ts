@@ -209,7 +209,9 @@ export class UpstreamSub implements Upstream {
       {
         data: (f) => {
           for (let m; (m = f.next((r) => decodeSubscribeResponse(r, v), typed)) !== undefined; ) {
-            if (m.kind === "end" && !this.closed) this.sink.end(m.group);
+            if (this.closed) continue;
+            if (m.kind === "end") this.sink.end(m.group);
+            else if (m.kind === "start") this.sink.start?.(m.group);
           }
         },
         end: () => this.ended(undefined),

@@ -105,7 +105,10 @@ export class Downstream implements ViewerSink {
     const seq = cursor.sequence;
     if (hasSubscribeStartEnd(v) && !this.startSent) {
       this.startSent = true;
-      send(this.stream.send, (w) => encodeSubscribeResponse(w, new SubscribeStart(seq), v));
+      // The subscription's start, which is below this group when it came from upstream and the
+      // burst is arriving newest first (the older groups follow).
+      const first = Math.min(seq, this.sub?.startsAt ?? seq);
+      send(this.stream.send, (w) => encodeSubscribeResponse(w, new SubscribeStart(first), v));
     }
     this.highest = Math.max(this.highest, seq);
     const pump = new FramePump(cursor, v, this.s.origin.stats, (p) => {
