@@ -2,7 +2,7 @@ import "../util/polyfill.js";
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { haveChromium, launchBrowser, type BrowserHarness } from "../util/browser.js";
-import { startTestRelay, type TestRelay } from "../util/relay.js";
+import { servingLive, startTestRelay, type TestRelay } from "../util/relay.js";
 import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 
 let relay: TestRelay;
@@ -26,7 +26,9 @@ test("Chromium watches a Node publisher over QMux/WebSocket with moq-lite-05", {
     return moq.subscribe(url, "to-browser", "video", 3, { websocketOnly: true, latencyMax: 60_000 });
   }, [relay.url("anon").toString()]);
   await page.waitForFunction(() => (globalThis as { moqReady?: boolean }).moqReady === true);
-  await new Promise((r) => setTimeout(r, 300));
+  // Live once the browser's subscription reached the publisher (a group before is skipped); a
+  // fixed pause does not guarantee it with Chromium busy on a loaded machine.
+  await servingLive(relay, "anon/to-browser", "video", { publisher: p, ms: 10_000 });
   for (let g = 0; g < 3; g++) p.group([`g${g} a`, `g${g} b`]);
   const got = (await within(result, 15_000, "the browser to receive 3 groups")) as { version: string; groups: Array<{ sequence: number; frames: string[] }> };
   assert.equal(got.version, "moq-lite-05");
@@ -45,8 +47,8 @@ test("a Node viewer watches a Chromium publisher over QMux/WebSocket", { skip: !
   const viewer = await connect(relay.url("anon"));
   await waitAnnounced(viewer, "from-browser");
   const r = subscribe(viewer, "from-browser", "chat");
-  await new Promise((res) => setTimeout(res, 300));
-  await page.evaluate(() => (globalThis as unknown as { moqPublish: () => void }).moqPublish());
+  // moqPublish writes once the relay asked the page for the track (the viewer is registered first).
+  await page.evaluate(() => (globalThis as unknown as { moqPublish: () => Promise<void> }).moqPublish());
   assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "hello from chromium");
   viewer.close();
   await page.close();

@@ -64,8 +64,8 @@ test("Chromium publishes over WebTransport and a Node viewer watches", { skip: !
   const viewer = await connect(relay.url("anon"));
   await waitAnnounced(viewer, "wt-from-browser");
   const r = subscribe(viewer, "wt-from-browser", "chat");
-  await new Promise((res) => setTimeout(res, 300));
-  await page.evaluate(() => (globalThis as unknown as { moqPublish: () => void }).moqPublish());
+  // moqPublish writes once the relay asked the page for the track (the viewer is registered first).
+  await page.evaluate(() => (globalThis as unknown as { moqPublish: () => Promise<void> }).moqPublish());
   assert.equal(Buffer.from((await r.nextGroup()).frames[0]).toString(), "over webtransport");
   viewer.close();
   await page.close();

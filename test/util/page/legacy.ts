@@ -38,11 +38,16 @@ export function installLegacyApi(): void {
       return { version, groups };
     },
 
-    /** Connect and publish; `moqPublish()` then writes `groups` (call it once a viewer is there). */
+    /**
+     * Connect and publish; `moqPublish()` then waits (bounded) until the relay asks for the track
+     * and writes `groups`: a group written before a viewer's subscription reached the publisher
+     * is skipped by that live viewer.
+     */
     async publish(url: string, path: string, track: string, groups: string[][], opts: LegacyOptions): Promise<string> {
       const conn = await connect(url, opts);
       const p = publish(conn, path, track);
-      Reflect.set(globalThis, "moqPublish", () => {
+      Reflect.set(globalThis, "moqPublish", async () => {
+        await p.waitSubscribed(10_000);
         for (const frames of groups) p.group(frames);
       });
       return conn.version;
