@@ -105,11 +105,15 @@ test("reset and STOP_SENDING cross; closing a side ends the other's streams", as
   s2.write(new Uint8Array(10));
   assert.equal(await within(stopped), 9);
 
-  const pendingRead = new Promise<number>((resolve) => (b.onUni = (r) => (r.onReset = resolve)));
+  let arrived: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (arrived = resolve));
+  const pendingRead = new Promise<number>((resolve) => (b.onUni = (r) => ((r.onReset = resolve), arrived())));
   const s3 = await a.openUni();
   s3.write(new Uint8Array(10));
   const stop3 = new Promise<number>((resolve) => (s3.onStop = resolve));
-  await new Promise((r) => setTimeout(r, 20));
+  // b closes with the stream open on its side: waited for, as a 20 ms timer can fire before the
+  // port's message is handled when a pause (GC, a loaded machine) delays the loop.
+  await within(opened);
   b.close(5, "bye");
   assert.equal(await within(pendingRead), 5);
   assert.equal(await within(stop3), 5);
