@@ -87,7 +87,7 @@ export interface ProbedMemory {
 export interface NodesDoc {
   node: string;
   origin: string;
-  peers: Array<{ url: string | null; direction: string; state: string; origin: string | null; routes: number; upstream_subscriptions: number; served_subscriptions: number; transport: string | null; last_error: string | null; attempts: number }>;
+  peers: Array<{ url: string | null; direction: string; state: string; origin: string | null; routes: number; broadcasts: number; upstream_subscriptions: number; served_subscriptions: number; transport: string | null; last_error: string | null; attempts: number }>;
   tracks: Array<{ broadcast: string; track: string; upstreams: number; viewers: number; via: string | null }>;
 }
 

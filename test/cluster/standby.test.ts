@@ -24,7 +24,10 @@ test("standby: killing the serving publisher costs viewers on another relay at m
   configure(nodes);
   await Promise.all(nodes.map((n) => n.start()));
   const [x, y, c] = nodes;
-  const linked = async (n: Node): Promise<boolean> => (await n.nodes()).peers.filter((p) => p.state === "connected" || p.state === "standby").length === 2;
+  // Every configured peer linked or standing by (not an inbound link beside a dial still in
+  // backoff): no redial is pending whose duplicate link, once dropped, would leave its routes
+  // lingering while the viewer's route is chosen.
+  const linked = async (n: Node): Promise<boolean> => (await n.nodes()).peers.filter((p) => p.url !== null && (p.state === "connected" || p.state === "standby")).length === 2;
   await until(async () => (await linked(x)) && (await linked(y)) && (await linked(c)), 20_000, "a full mesh");
   pubs.push(await spawnPublisher(x.client(), "live", "x"), await spawnPublisher(y.client(), "live", "y"));
 
@@ -32,6 +35,10 @@ test("standby: killing the serving publisher costs viewers on another relay at m
   conns.push(view);
   const ann = watchAnnounced(view, "");
   await ann.waitFor("live", true, 10_000);
+  // "publishing" is printed before the relay has the announcement: the second route may reach C
+  // after the viewer subscribed, and if it ranks first (lower origin id) C moves the track to it,
+  // so a few frames of each would arrive. Subscribe once C has both routes, as in steady state.
+  await until(async () => (await c.nodes()).peers.filter((p) => p.url !== null && p.broadcasts >= 1).length === 2, 10_000, "C to hear of the broadcast from both X and Y");
   const log = new FrameLog(view, "live", "video");
   await log.until((l) => l.frames.length >= 30, 10_000, "30 frames on C");
   // Whichever publisher C is served from is the primary ("A's publisher"); the other is the standby.
