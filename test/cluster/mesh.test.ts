@@ -94,7 +94,10 @@ test("a burst of groups published at once reaches viewers on B and C whole (a re
   // A long window: the relay's latency budget is not this test's subject, the start is.
   const readers = [subscribe(viewB, "burst", "video", { latencyMax: 60_000 }), subscribe(viewC, "burst", "video", { latencyMax: 60_000 })];
   await p.waitSubscribed(10_000);
-  await until(async () => (await b.nodes()).tracks.some((t) => t.broadcast === "anon/burst") && (await c.nodes()).tracks.some((t) => t.broadcast === "anon/burst"), 10_000, "B and C subscribed upstream");
+  // Both subscriptions at A before the burst: B's and C's /nodes show theirs once sent, and the
+  // publisher is asked on the first to arrive, so the second could still be on its way and would
+  // join at the newest cached group. A counts the viewers of its local track: one per peer link.
+  await until(async () => ((await a.nodes()).tracks.find((t) => t.broadcast === "anon/burst" && t.track === "video")?.viewers ?? 0) >= 2, 10_000, "B's and C's subscriptions at A");
   for (let g = 0; g < 4; g++) p.group([`burst g${g} a`, `burst g${g} b`]);
   for (const [i, r] of readers.entries()) {
     const got = (await r.readGroups(4, 10_000)).sort((x, y) => x.sequence - y.sequence);
