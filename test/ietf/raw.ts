@@ -52,6 +52,8 @@ export interface RawSession {
   priorities: Map<number, number>;
   /** The next fetch stream, once it ended (FIN or reset). */
   nextFetch(what: string): Promise<RawFetch>;
+  /** Drafts 17+: our SETUP stream (it stays open; GOAWAY travels on it). */
+  setup?: WritableStream<Uint8Array>;
   close(): void;
 }
 
@@ -98,6 +100,7 @@ export async function rawSession(url: URL, v: Draft): Promise<RawSession> {
     nextGroup: (what) => uni.groups.next(what),
     priorities: uni.priorities,
     nextFetch: (what) => uni.fetches.next(what),
+    setup,
     close: () => s.close(),
   };
 }

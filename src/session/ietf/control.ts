@@ -16,6 +16,7 @@ import type { IetfSession } from "./session.js";
 import { SubscribeType, Unsubscribe } from "./subscribe.js";
 import { SubscribeUpdate } from "./update.js";
 import { Draft } from "./version.js";
+import { clip } from "../../util/path.js";
 import { IetfReader } from "./wire.js";
 
 /** Messages that open a request (the client's Request ID comes first in each). */
@@ -134,7 +135,7 @@ export class ControlAdapter {
         return;
       }
       case RequestType.Goaway:
-        this.s.log.info({ uri: Goaway.decode(m.body).uri }, "client sent GOAWAY");
+        this.s.peerLog.write("info", { uri: clip(Goaway.decode(m.body).uri) }, "client sent GOAWAY");
         return;
       case SubscribeType.SubscribeUpdate:
         return this.update(m);

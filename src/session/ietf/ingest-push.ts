@@ -4,7 +4,7 @@
 // reach the relay core once a viewer wants the track; until then they are dropped (the relay
 // answers with forward on, as it cannot pause a publisher per track).
 import type { BidiStream } from "../../transport/session.js";
-import { join } from "../../util/path.js";
+import { clip, join } from "../../util/path.js";
 import { Code, MoqError } from "../error.js";
 import { guardRecv } from "../lite/session-io.js";
 import { IetfSource, infoOf, PushedTrack } from "./ingest-source.js";
@@ -39,7 +39,7 @@ export class IetfPushes {
     if (refusal === undefined && existing === undefined && ingest.broadcastCount >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
     if (refusal === undefined && existing?.pushed.has(msg.track) === true) refusal = "duplicate";
     if (refusal !== undefined) {
-      s.log.warn({ path: abs, track: msg.track, reason: refusal }, "PUBLISH refused");
+      s.peerLog.write("warn", { path: clip(abs), track: clip(msg.track), reason: refusal }, "PUBLISH refused");
       const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
       return s.reject(stream, msg.requestId, code, refusal);
     }
@@ -51,11 +51,11 @@ export class IetfPushes {
       src = new IetfSource(ingest, rel);
       s.origin.announce(abs, src, []);
       this.implicit.set(rel, src);
-      s.log.info({ path: abs }, "broadcast announced (PUBLISH)");
+      s.peerLog.write("info", { path: clip(abs) }, "broadcast announced (PUBLISH)");
     }
     src.pushed.set(msg.track, pushed);
     s.requests++;
-    s.log.info({ path: abs, track: msg.track, alias: msg.alias }, "track pushed");
+    s.peerLog.write("info", { path: clip(abs), track: clip(msg.track), alias: msg.alias }, "track pushed");
     stream.send.write(control(s.draft, PublishOk.type(s.draft), (w) => new PublishOk(msg.requestId).encode(w)));
     let ended = false;
     const end = (code?: number): void => {
@@ -68,7 +68,7 @@ export class IetfPushes {
       if (this.implicit.get(rel) === src && src.pushed.size === 0) {
         this.implicit.delete(rel);
         s.origin.withdraw(abs, src);
-        s.log.info({ path: abs }, "broadcast ended");
+        s.peerLog.write("info", { path: clip(abs) }, "broadcast ended");
       }
     };
     guardRecv(

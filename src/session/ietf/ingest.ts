@@ -7,7 +7,7 @@ import { isReserved } from "../../auth/grant.js";
 import type { Broadcast } from "../../relay/broadcast.js";
 import type { Group } from "../../relay/group.js";
 import type { BidiStream, RecvStream } from "../../transport/session.js";
-import { coveredBy, isValid, join } from "../../util/path.js";
+import { clip, coveredBy, isValid, join } from "../../util/path.js";
 import { Code } from "../error.js";
 import { guardRecv } from "../lite/session-io.js";
 import type { PublishNamespace } from "./announce.js";
@@ -88,7 +88,7 @@ export class IetfIngest {
     if (refusal === undefined && this.byPath.has(rel)) refusal = "duplicate";
     else if (refusal === undefined && this.broadcastCount >= s.limits.max_broadcasts_per_session) refusal = "too-many-broadcasts";
     if (refusal !== undefined) {
-      s.log.warn({ path: abs, reason: refusal }, "publish refused");
+      s.peerLog.write("warn", { path: clip(abs), reason: refusal }, "publish refused");
       const code = refusal === "not-permitted" ? RequestCode.Unauthorized : refusal === "duplicate" ? RequestCode.Duplicate : RequestCode.InternalError;
       return s.reject(stream, msg.requestId, code, refusal);
     }
@@ -96,7 +96,7 @@ export class IetfIngest {
     const b = s.origin.announce(abs, src, []);
     this.byPath.set(rel, b);
     this.sources.set(rel, src);
-    s.log.info({ path: abs }, "broadcast announced");
+    s.peerLog.write("info", { path: clip(abs) }, "broadcast announced");
     // Draft-14's PUBLISH_NAMESPACE_OK is the Request ID alone; 15+ answer with REQUEST_OK.
     stream.send.write(
       s.draft === Draft.D14
@@ -108,7 +108,7 @@ export class IetfIngest {
       this.byPath.delete(rel);
       this.sources.delete(rel);
       s.origin.withdraw(abs, src);
-      s.log.info({ path: abs }, "broadcast ended");
+      s.peerLog.write("info", { path: clip(abs) }, "broadcast ended");
     };
     guardRecv(
       stream.recv,

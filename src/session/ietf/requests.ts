@@ -52,10 +52,56 @@ export function rejectRequest(s: IetfSession, stream: BidiStream, requestId: num
   stream.recv.onReset = null;
 }
 
+/**
+ * Answers to what a client sends (REQUEST_OK per REQUEST_UPDATE, an error per refused request on
+ * the 14–16 control stream) queue on the stream's send side while the client does not read them:
+ * unchecked, 11 MiB of requests held 390 MiB of relay memory (a queued write costs far more than
+ * its few bytes). So the answers written in one turn go out as one write, and once the send
+ * queue passes the transport's high-water mark the client's side of the stream is not read until
+ * it drains: the client's flow control then stops it, and the stream holds at most its receive
+ * window of input and the answers to one chunk beyond the mark. The stream's onDrain is taken.
+ */
+export function readWhileDrained(stream: BidiStream): void {
+  const send = stream.send;
+  const write = send.write.bind(send);
+  const end = send.end.bind(send);
+  const reset = send.reset.bind(send);
+  let pending: Uint8Array[] = [];
+  let held = false;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+    pending = [];
+    if (!write(chunk) && !held) {
+      held = true;
+      stream.recv.pause();
+    }
+  };
+  send.write = (chunk: Uint8Array): boolean => {
+    if (pending.push(chunk) === 1) queueMicrotask(flush);
+    return !held;
+  };
+  send.end = (): void => {
+    flush();
+    end();
+  };
+  send.reset = (code: number): void => {
+    pending = [];
+    reset(code);
+  };
+  send.onDrain = () => {
+    if (!held) return;
+    held = false;
+    stream.recv.resume();
+  };
+}
+
 /** Read the request that opens `stream` and hand it over once the session is ready. */
 export function acceptRequest(s: IetfSession, stream: BidiStream): void {
   const v = s.draft;
   const adapter = s.controlAdapter;
+  // A virtual stream's answers go onto the control stream, which is held as a whole.
+  if (adapter === undefined || !adapter.owns(stream)) readWhileDrained(stream);
   const framer = new ControlFramer(v, s.limits.max_message_size);
   let handed = false;
   let early: { end: boolean; reset?: number } | undefined;
@@ -76,7 +122,7 @@ export function acceptRequest(s: IetfSession, stream: BidiStream): void {
     opened.set(stream, m.type);
     if (s.requests >= s.limits.max_subscriptions_per_session) {
       handed = true;
-      s.log.warn({ limit: s.limits.max_subscriptions_per_session }, "request refused: too many on this session");
+      s.peerLog.write("warn", { limit: s.limits.max_subscriptions_per_session }, "request refused: too many on this session");
       return s.reject(stream, id, RequestCode.InternalError, "too many requests", 1000);
     }
     switch (m.type) {

@@ -13,6 +13,7 @@ import type { Group } from "../../relay/group.js";
 import type { Track } from "../../relay/track.js";
 import type { BidiStream, SendStream } from "../../transport/session.js";
 import { Code } from "../error.js";
+import { clip } from "../../util/path.js";
 import { Fetch, FetchObjectWriter, FetchOk, FetchType, FetchMessage, type Location } from "./fetch.js";
 import type { Filter } from "./filter.js";
 import { type ControlFramer, control } from "./message.js";
@@ -58,7 +59,7 @@ export class IetfFetches {
   fetch(stream: BidiStream, req: Fetch, framer: ControlFramer): void {
     const s = this.s;
     if (this.running.size + this.orphans >= s.limits.max_fetches_per_session) {
-      s.log.warn({ limit: s.limits.max_fetches_per_session }, "fetch refused: too many on this session");
+      s.peerLog.write("warn", { limit: s.limits.max_fetches_per_session }, "fetch refused: too many on this session");
       return s.reject(stream, req.requestId, RequestCode.InternalError, "too many fetches", 1000);
     }
     if (req.joining) {
@@ -103,7 +104,7 @@ export class IetfFetches {
     const gap = items.findIndex((x) => x === GAP);
     const spans = (gap < 0 ? items : items.slice(0, gap)) as Span[];
     const objects = spans.reduce((n, sp) => n + sp.to - sp.from, 0);
-    s.log.debug({ track: track.name, groups: spans.length, objects, joining: req.joining, unknown: gap >= 0 }, "fetch");
+    s.peerLog.write("debug", { track: clip(track.name), groups: spans.length, objects, joining: req.joining, unknown: gap >= 0 }, "fetch");
     // Not `plan.end` inside the closure: that would keep the plan's groups alive as long as any
     // callback of this request (V8 shares one context between a function's closures).
     const end = plan.end;
@@ -123,7 +124,7 @@ export class IetfFetches {
     });
     this.running.add(pump);
     const timer = setTimeout(() => {
-      s.log.info({ track: track.name }, "fetch reset: it did not drain in time");
+      s.peerLog.write("info", { track: clip(track.name) }, "fetch reset: it did not drain in time");
       pump.abort(Code.Timeout);
     }, s.limits.fetch_timeout);
     timer.unref();

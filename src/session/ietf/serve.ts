@@ -7,7 +7,7 @@ import type { Watch } from "../../relay/origin.js";
 import type { Track } from "../../relay/track.js";
 import type { ViewerPrefs } from "../../relay/types.js";
 import type { BidiStream } from "../../transport/session.js";
-import { coveredBy, join, overlaps, stripPrefix } from "../../util/path.js";
+import { clip, coveredBy, join, overlaps, stripPrefix } from "../../util/path.js";
 import { Code, MoqError } from "../error.js";
 import { codeOf } from "../lite/session-io.js";
 import { AnnounceType, NamespaceDone, NamespaceEntry, PublishNamespace, PublishNamespaceDone, RequestIdOnly, type SubscribeNamespace } from "./announce.js";
@@ -60,7 +60,7 @@ export class IetfServe {
     const v = s.draft;
     const root = s.grant.root;
     if (!overlaps(req.prefix, s.grant.subscribe) && !coveredBy(req.prefix, s.grant.subscribe)) {
-      s.log.info({ path: req.prefix, reason: "not-permitted" }, "SUBSCRIBE_NAMESPACE refused");
+      s.peerLog.write("info", { path: clip(req.prefix), reason: "not-permitted" }, "SUBSCRIBE_NAMESPACE refused");
       return s.reject(stream, req.requestId, RequestCode.Unauthorized, "not permitted");
     }
     if (this.watches.size >= s.limits.max_broadcasts_per_session) return s.reject(stream, req.requestId, RequestCode.InternalError, "too many namespace subscriptions", 1000);
@@ -134,7 +134,7 @@ export class IetfServe {
           out.recv.onData = () => undefined; // REQUEST_OK / PUBLISH_NAMESPACE_OK (or an error): nothing to do
           out.send.write(control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(id, rel).encode(w)));
         },
-        (err: unknown) => s.log.debug({ path: b.path, err: String(err) }, "namespace not advertised"),
+        (err: unknown) => s.peerLog.write("debug", { path: b.path, err: clip(String(err)) }, "namespace not advertised"),
       );
     };
     const withdraw = (b: Broadcast): void => {
@@ -172,7 +172,7 @@ export class IetfServe {
     const s = this.s;
     if (this.subs.has(msg.requestId)) throw new MoqError(Code.Duplicate, `request id ${msg.requestId} reused`);
     if (this.subs.size >= s.limits.max_subscriptions_per_session) {
-      s.log.warn({ path: msg.namespace, limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
+      s.peerLog.write("warn", { path: clip(msg.namespace), limit: s.limits.max_subscriptions_per_session }, "subscription refused: too many on this session");
       return s.reject(stream, msg.requestId, RequestCode.InternalError, "too many subscriptions", 1000);
     }
     const track = this.resolve(stream, msg.requestId, msg.namespace, msg.track);
@@ -269,7 +269,7 @@ export class IetfServe {
       (err: unknown) => {
         release();
         if (cancelled || s.isClosed) return;
-        s.log.debug({ path: msg.namespace, track: msg.track, err: String(err) }, "subscribe refused: no track info");
+        s.peerLog.write("debug", { path: clip(msg.namespace), track: clip(msg.track), err: clip(String(err)) }, "subscribe refused: no track info");
         const code = codeOf(err, Code.NotFound);
         s.reject(stream, msg.requestId, code === Code.Unauthorized ? RequestCode.Unauthorized : RequestCode.DoesNotExist, "track not found");
       },
@@ -299,7 +299,7 @@ export class IetfServe {
         if (!finish()) return;
         const latest = track.latest;
         const largest = latest === undefined ? undefined : { group: latest.sequence, object: Math.max(0, latest.payloads.length - 1) };
-        s.log.debug({ path: msg.namespace, track: msg.track, largest }, "track status");
+        s.peerLog.write("debug", { path: clip(msg.namespace), track: clip(msg.track), largest }, "track status");
         const v = s.draft;
         stream.send.write(control(v, TrackStatusOk.type(v), (w) => new TrackStatusOk(msg.requestId, largest, { timescale: info.timescale, groupOrder: GroupOrder.Descending }).encode(w)));
         stream.send.end();
@@ -316,7 +316,7 @@ export class IetfServe {
   private resolve(stream: BidiStream, requestId: number, namespace: string, name: string): Track | undefined {
     const s = this.s;
     if (!this.canRead(namespace)) {
-      s.log.info({ path: namespace, reason: "not-permitted" }, "request refused: the grant does not cover this path");
+      s.peerLog.write("info", { path: clip(namespace), reason: "not-permitted" }, "request refused: the grant does not cover this path");
       s.reject(stream, requestId, RequestCode.Unauthorized, "not permitted");
       return undefined;
     }

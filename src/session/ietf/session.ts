@@ -9,6 +9,8 @@ import type { LimitsConfig } from "../../config/types.js";
 import type { Origin } from "../../relay/origin.js";
 import type { BidiStream, CloseInfo, RecvStream, SendStream, Session } from "../../transport/session.js";
 import type { Logger } from "../../util/log.js";
+import { clip } from "../../util/path.js";
+import { PeerLog } from "../../util/ratelog.js";
 import { Code, MoqError } from "../error.js";
 import type { LiteContext, LiteGrant } from "../lite/session.js";
 import { refuse } from "../lite/session-io.js";
@@ -17,7 +19,7 @@ import { IetfIngest } from "./ingest.js";
 import { ControlFramer, control } from "./message.js";
 import { Params, SetupKey } from "./params.js";
 import { Goaway, RequestCode, RequestType } from "./request.js";
-import { acceptRequest, rejectRequest } from "./requests.js";
+import { acceptRequest, readWhileDrained, rejectRequest } from "./requests.js";
 import { IetfServe } from "./serve.js";
 import { ClientSetup, ServerSetup, Setup, SetupType } from "./setup.js";
 import { ControlAdapter } from "./control.js";
@@ -51,12 +53,15 @@ export class IetfSession {
   private cleaned = false;
   /** Requests in flight on this session (bidi streams we are serving). */
   requests = 0;
+  /** Log lines the client can trigger go through this budget, client strings clipped. */
+  readonly peerLog: PeerLog;
 
   constructor(
     readonly transport: Session,
     private readonly ctx: IetfContext,
   ) {
     this.grant = ctx.grant;
+    this.peerLog = new PeerLog(ctx.log);
     this.draft = draftFromAlpn(transport.protocol) ?? (0 as Draft);
     this.serve = new IetfServe(this);
     this.ingest = new IetfIngest(this);
@@ -140,7 +145,7 @@ export class IetfSession {
     if (this.closeInfo !== undefined) return;
     const reason = err instanceof Error ? err.message : String(err);
     const code = terminationCode(err);
-    this.log.warn({ err: reason, code }, "closing session on protocol error");
+    this.peerLog.write("warn", { err: clip(reason), code }, "closing session on protocol error");
     this.closeRaw(code, reason.slice(0, 256));
   }
 
@@ -151,7 +156,7 @@ export class IetfSession {
 
   /** @internal close with a termination code of the draft's own. */
   closeWith(code: number, reason: string): void {
-    this.log.warn({ code, reason }, "closing session");
+    this.peerLog.write("warn", { code, reason: clip(reason) }, "closing session");
     this.closeRaw(code, reason);
   }
 
@@ -223,13 +228,13 @@ export class IetfSession {
     this.gotSetup = true;
     clearTimeout(this.handshakeTimer);
     const impl = setup.params.bytes.get(SetupKey.Implementation);
-    this.log.debug({ implementation: impl === undefined ? undefined : new TextDecoder().decode(impl) }, "client SETUP");
+    this.peerLog.write("debug", { implementation: impl === undefined ? undefined : clip(new TextDecoder().decode(impl)) }, "client SETUP");
     // The SETUP stream lives on: the client may send GOAWAY on it.
     recv.onData = (chunk) => {
       try {
         framer.push(chunk);
         for (let m = framer.next(); m !== undefined; m = framer.next()) {
-          if (m.type === RequestType.Goaway) this.log.info({ uri: Goaway.decode(m.body).uri }, "client sent GOAWAY");
+          if (m.type === RequestType.Goaway) this.peerLog.write("info", { uri: clip(Goaway.decode(m.body).uri) }, "client sent GOAWAY");
           else throw new MoqError(Code.ProtocolViolation, `unexpected message 0x${m.type.toString(16)} on the SETUP stream`);
         }
       } catch (err) {
@@ -241,7 +246,7 @@ export class IetfSession {
     this.authorizeSetup(setup.params).then(
       () => this.setReady(),
       (err: unknown) => {
-        this.log.info({ err: err instanceof Error ? err.message : String(err) }, "session unauthorized");
+        this.peerLog.write("info", { err: clip(err instanceof Error ? err.message : String(err)) }, "session unauthorized");
         this.close(Code.Unauthorized, "unauthorized");
       },
     );
@@ -302,7 +307,7 @@ export class IetfSession {
         this.authorizeSetup(setup.params).then(
           () => this.setReady(),
           (err: unknown) => {
-            this.log.info({ err: err instanceof Error ? err.message : String(err) }, "session unauthorized");
+            this.peerLog.write("info", { err: clip(err instanceof Error ? err.message : String(err)) }, "session unauthorized");
             this.close(Code.Unauthorized, "unauthorized");
           },
         );
@@ -310,6 +315,7 @@ export class IetfSession {
         this.fail(err);
       }
     };
+    readWhileDrained(stream);
     stream.recv.onData = onData;
     stream.recv.onEnd = () => this.close(Code.ProtocolViolation, "the control stream ended before CLIENT_SETUP");
     stream.recv.onReset = () => this.close(Code.ProtocolViolation, "the control stream was reset");
