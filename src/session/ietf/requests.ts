@@ -105,8 +105,13 @@ export function acceptRequest(s: IetfSession, stream: BidiStream): void {
   const framer = new ControlFramer(v, s.limits.max_message_size);
   let handed = false;
   let early: { end: boolean; reset?: number } | undefined;
-  const hand = (fn: () => void): void => {
+  const hand = (id: number, fn: () => void): void => {
     handed = true;
+    // Until the client's SETUP scopes the session, a few requests wait (each a stream and its bytes).
+    if (!s.admitPending()) {
+      s.peerLog.write("warn", { limit: s.limits.max_pending_requests }, "request refused: too many before SETUP");
+      return s.reject(stream, id, RequestCode.InternalError, "too many requests before SETUP", 1000);
+    }
     s.whenReady(() => {
       if (s.isClosed) return;
       fn();
@@ -128,30 +133,30 @@ export function acceptRequest(s: IetfSession, stream: BidiStream): void {
     switch (m.type) {
       case SubscribeType.Subscribe: {
         const msg = Subscribe.decode(m.body);
-        return hand(() => s.serve.subscribe(stream, msg, framer));
+        return hand(msg.requestId, () => s.serve.subscribe(stream, msg, framer));
       }
       case subscribeNamespaceType(v): {
         const msg = SubscribeNamespace.decode(m.body);
-        return hand(() => s.serve.subscribeNamespace(stream, msg, framer));
+        return hand(msg.requestId, () => s.serve.subscribeNamespace(stream, msg, framer));
       }
       case AnnounceType.PublishNamespace: {
         const msg = PublishNamespace.decode(m.body);
-        return hand(() => s.ingest.publishNamespace(stream, msg, framer));
+        return hand(msg.requestId, () => s.ingest.publishNamespace(stream, msg, framer));
       }
       case Fetch.type: {
         const msg = Fetch.decode(m.body);
         if (msg.fetchType !== FetchType.Standalone && msg.fetchType !== FetchType.RelativeJoining && msg.fetchType !== FetchType.AbsoluteJoining) {
           throw new MoqError(Code.ProtocolViolation, `unknown fetch type ${msg.fetchType}`);
         }
-        return hand(() => s.serve.fetches.fetch(stream, msg, framer));
+        return hand(msg.requestId, () => s.serve.fetches.fetch(stream, msg, framer));
       }
       case TrackStatusType.TrackStatus: {
         const msg = TrackStatus.decode(m.body);
-        return hand(() => s.serve.trackStatus(stream, msg));
+        return hand(msg.requestId, () => s.serve.trackStatus(stream, msg));
       }
       case PublishType.Publish: {
         const msg = Publish.decode(m.body);
-        return hand(() => s.ingest.pushes.publish(stream, msg, framer));
+        return hand(msg.requestId, () => s.ingest.pushes.publish(stream, msg, framer));
       }
       default:
         throw new MoqError(Code.ProtocolViolation, `unexpected request type 0x${m.type.toString(16)}`);
@@ -169,6 +174,9 @@ export function acceptRequest(s: IetfSession, stream: BidiStream): void {
     guard(() => {
       framer.push(chunk);
       if (!handed) step();
+      // A request waiting (for SETUP, or a joining FETCH for its subscription's answer) buffers
+      // at most one more message: a client streaming bytes behind it must not fill our memory.
+      else if (framer.pending > s.limits.max_message_size + 16) throw new MoqError(Code.BoundsExceeded, `more than ${s.limits.max_message_size} bytes buffered behind a waiting request`);
     });
   stream.recv.onEnd = () =>
     guard(() => {

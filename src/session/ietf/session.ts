@@ -53,6 +53,8 @@ export class IetfSession {
   private cleaned = false;
   /** Requests in flight on this session (bidi streams we are serving). */
   requests = 0;
+  /** Requests admitted while not ready (bounded by limits.max_pending_requests). */
+  private pendingRequests = 0;
   /** Log lines the client can trigger go through this budget, client strings clipped. */
   readonly peerLog: PeerLog;
 
@@ -165,6 +167,14 @@ export class IetfSession {
     this.closeInfo = { code, reason, remote: false };
     this.transport.close(code, reason);
     this.cleanup();
+  }
+
+  /** @internal count a request that must wait for readiness: true when ready, or while under the cap. */
+  admitPending(): boolean {
+    if (this.ready) return true;
+    if (this.pendingRequests >= this.limits.max_pending_requests) return false;
+    this.pendingRequests++;
+    return true;
   }
 
   /** @internal run `fn` once the client's SETUP arrived (requests wait for it). */
