@@ -24,6 +24,11 @@ export const SUBSCRIBE_OK_TIMEOUT = 8000;
 export const PARK_MS = 2000;
 /** Groups a parked subscription keeps for the viewer that adopts it. */
 const PARK_GROUPS = 4;
+/**
+ * Bytes they may hold together: parked groups live outside the cache budget, and one endless
+ * group streamed into a probe once held all of its 96 MiB. Past this the oldest is dropped.
+ */
+const PARK_BYTES = 8 * 1024 * 1024;
 
 /** What the ingest routes a track alias's objects to. */
 export interface AliasTarget {
@@ -65,6 +70,7 @@ export class IetfSource implements BroadcastSource {
         parking.arm(PARK_MS, () => {
           if (this.parked.get(track) === up) this.parked.delete(track);
           up.close();
+          parking.discard();
         });
       });
     });
@@ -149,9 +155,27 @@ class ParkingSink implements TrackSink {
     if (this.closed !== undefined || this.groups.some((g) => g.sequence === sequence)) return undefined;
     const g = new Group(sequence, Date.now());
     g.datagram = datagram;
+    g.onAppend = () => this.trim();
     this.groups.push(g);
-    if (this.groups.length > PARK_GROUPS) this.groups.shift();
+    if (this.groups.length > PARK_GROUPS) this.groups.shift()?.abort(Code.Cancel);
     return g;
+  }
+
+  /** Over PARK_BYTES: drop the oldest groups (aborted, so their streams let go of them). */
+  private trim(): void {
+    let total = 0;
+    for (const g of this.groups) total += g.bytes;
+    while (total > PARK_BYTES && this.groups.length > 0) {
+      const g = this.groups.shift() as Group;
+      total -= g.bytes;
+      g.abort(Code.Cancel);
+    }
+  }
+
+  /** Nobody adopted the probe: what it parked goes, and groups still arriving take nothing more. */
+  discard(): void {
+    clearTimeout(this.timer);
+    for (const g of this.groups.splice(0)) g.abort(Code.Cancel);
   }
 
   end(end: number): void {

@@ -162,7 +162,15 @@ export class IetfIngest {
         if (up !== undefined && h.subgroup === 0 && h.firstObject) group = up.sink.group(h.group);
         if (group === undefined) guard.stop(RequestCode.InternalError);
       },
-      object: (_id, ts, payload) => group?.append(ts ?? up?.clockNow() ?? Date.now(), payload),
+      object: (_id, ts, payload) => {
+        // A group that ended here (aborted: a parked probe let it go), or that the cache dropped
+        // with nobody reading it, takes no more frames: let go of it rather than pin what it holds.
+        if (group !== undefined && (group.done || (!group.cached && group.readerCount === 0))) {
+          group = undefined;
+          return guard.stop(RequestCode.InternalError);
+        }
+        group?.append(ts ?? up?.clockNow() ?? Date.now(), payload);
+      },
     });
     const guard = guardRecv(
       recv,

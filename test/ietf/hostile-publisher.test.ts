@@ -1,0 +1,98 @@
+// A hostile IETF publisher (draft-18, raw QMux over WebSocket) against a relay in its own process
+// whose memory is measured after GC: what it pushes into subscriptions the relay holds outside
+// the cache (a TRACK_STATUS probe kept parked for a viewer) is bounded, and a parked probe that
+// expired takes nothing more.
+import "../util/polyfill.js";
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { AnnounceType, PublishNamespace } from "../../src/session/ietf/announce.js";
+import { control } from "../../src/session/ietf/message.js";
+import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "../../src/session/ietf/object.js";
+import { RequestType } from "../../src/session/ietf/request.js";
+import { Subscribe, SubscribeOk, SubscribeType } from "../../src/session/ietf/subscribe.js";
+import { TrackStatus, TrackStatusType } from "../../src/session/ietf/track-status.js";
+import { Draft } from "../../src/session/ietf/version.js";
+import { IetfWriter } from "../../src/session/ietf/wire.js";
+import { detach } from "../../src/util/async.js";
+import { MiB, type Heap } from "../util/heap.js";
+import { startRelayProcess } from "../util/relay-process.js";
+import { within } from "../util/moq.js";
+import { messageReader, rawSession, type RawSession } from "./raw.js";
+
+const relay = await startRelayProcess({ "cache.max_bytes": "4MiB" });
+after(() => relay.close());
+const url = new URL(`http://127.0.0.1:${relay.port}/anon`);
+const held = (h: Heap): number => h.heap + h.buffers;
+const v = Draft.D18;
+
+/** Answer every SUBSCRIBE the relay sends with SUBSCRIBE_OK (alias = its Request ID); resolves each alias. */
+function answerSubscribes(c: RawSession): { next(what: string): Promise<number> } {
+  const aliases: number[] = [];
+  let wake: (() => void) | undefined;
+  const accept = async (): Promise<void> => {
+    const r = (c.s.incomingBidirectionalStreams as ReadableStream<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }>).getReader();
+    for (;;) {
+      const { value, done } = await r.read();
+      if (done) return;
+      const next = messageReader(value.readable, v);
+      const m = await next("SUBSCRIBE from the relay");
+      if (m.type !== SubscribeType.Subscribe) continue;
+      const sub = Subscribe.decode(m.body);
+      const w = value.writable.getWriter();
+      await w.write(control(v, SubscribeType.SubscribeOk, (x) => new SubscribeOk(sub.requestId, sub.requestId, { timescale: 1000 }).encode(x)));
+      aliases.push(sub.requestId);
+      wake?.();
+    }
+  };
+  detach(accept(), () => undefined);
+  return {
+    async next(what) {
+      const deadline = Date.now() + 5000;
+      while (aliases.length === 0) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+      return aliases.shift() as number;
+    },
+  };
+}
+
+test("draft-18: a publisher streaming one endless group into a parked TRACK_STATUS probe holds bounded relay memory", async () => {
+  const c = await rawSession(url, v);
+  try {
+    const subs = answerSubscribes(c);
+    const ann = await c.request(control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(0, "evil").encode(w)));
+    assert.equal((await ann.next("REQUEST_OK")).type, RequestType.RequestOk);
+    // TRACK_STATUS makes the relay probe the track (a SUBSCRIBE it parks for a viewer that never comes).
+    const ts = await c.request(control(v, TrackStatusType.TrackStatus, (w) => new TrackStatus(2, "evil", "t").encode(w)));
+    const alias = await subs.next("the relay's probe SUBSCRIBE");
+    await ts.next("TRACK_STATUS answer");
+    const before = await relay.mem();
+    const uni = await c.s.createUnidirectionalStream();
+    const w = uni.getWriter();
+    const head = new IetfWriter(v, 16);
+    encodeSubgroupHeader(head, subgroupType(v, false), alias, 0, 128);
+    await w.write(head.finish());
+    const payload = new Uint8Array(256 * 1024).fill(1);
+    const obj = new IetfWriter(v, 16);
+    encodeObjectHead(obj, 0, false, undefined, payload.byteLength);
+    const object = Buffer.concat([obj.finish(), payload]);
+    // 96 MiB in one group, through the probe's park time (2 s) and past it.
+    const deadline = Date.now() + 25_000;
+    let sent = 0;
+    while (sent < 96 * MiB && Date.now() < deadline) {
+      const ok = await Promise.race([w.write(object).then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]);
+      if (!ok) break;
+      sent += object.byteLength;
+    }
+    const afterwards = await within(relay.mem(), 30_000, "relay memory");
+    const grew = held(afterwards) - held(before);
+    console.log(`parked probe: ${(sent / MiB).toFixed(1)} MiB sent in one group, relay +${(grew / MiB).toFixed(1)} MiB`);
+    assert.ok(grew < 24 * MiB, `relay held ${(grew / MiB).toFixed(1)} MiB more after ${(sent / MiB).toFixed(1)} MiB into a parked probe`);
+  } finally {
+    c.close();
+  }
+});
