@@ -96,3 +96,42 @@ test("draft-18: a publisher streaming one endless group into a parked TRACK_STAT
     c.close();
   }
 });
+
+test("draft-18: a publisher that leaves 100 subgroup streams open after 1 MiB each holds no more than the cache budget", async () => {
+  const c = await rawSession(url, v);
+  const viewer = await rawSession(url, v);
+  try {
+    const subs = answerSubscribes(c);
+    const ann = await c.request(control(v, AnnounceType.PublishNamespace, (w) => new PublishNamespace(0, "hang").encode(w)));
+    assert.equal((await ann.next("REQUEST_OK")).type, RequestType.RequestOk);
+    const sub = await viewer.request(control(v, SubscribeType.Subscribe, (w) => new Subscribe({ requestId: 0, namespace: "hang", track: "t" }).encode(w)));
+    const alias = await subs.next("the relay's SUBSCRIBE");
+    assert.equal((await sub.next("SUBSCRIBE_OK")).type, SubscribeType.SubscribeOk);
+    const before = await relay.mem();
+    const payload = new Uint8Array(1024 * 1024).fill(2);
+    const writers: Array<WritableStreamDefaultWriter<Uint8Array>> = [];
+    for (let g = 0; g < 100; g++) {
+      const uni = await within(c.s.createUnidirectionalStream(), 5000, "a uni stream");
+      const w = uni.getWriter();
+      writers.push(w);
+      const head = new IetfWriter(v, 32);
+      encodeSubgroupHeader(head, subgroupType(v, false), alias, g, 128);
+      encodeObjectHead(head, 0, false, undefined, payload.byteLength);
+      await within(w.write(Buffer.concat([head.finish(), payload])), 5000, `group ${g}`);
+    }
+    // The viewer has seen the newest group start: everything before it has passed through.
+    for (let seen = -1; seen < 99; ) seen = await viewer.nextGroup("a group at the viewer");
+    // What is still in flight toward the viewer drains within a few seconds; pinned groups never do.
+    let grew = Infinity;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1000))) {
+      grew = held(await relay.mem()) - held(before);
+      if (grew < 24 * MiB) break;
+    }
+    console.log(`open subgroup streams: 100 MiB in 100 groups left open, relay +${(grew / MiB).toFixed(1)} MiB`);
+    // Cache budget (4 MiB) + the viewer's queue (4 groups) + the newest group + bookkeeping.
+    assert.ok(grew < 24 * MiB, `relay held ${(grew / MiB).toFixed(1)} MiB more with 100 open 1 MiB groups`);
+  } finally {
+    c.close();
+    viewer.close();
+  }
+});

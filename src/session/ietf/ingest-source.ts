@@ -201,8 +201,12 @@ class ParkingSink implements TrackSink {
   }
 }
 
+/** A piped group's source, alive as long as the group it feeds (its stream holds it only weakly). */
+const sources = new WeakMap<Group, Group>();
+
 /** Copy `from`'s frames into `to` as they arrive, then finish or abort it the same way. */
 function pipe(from: Group, to: Group): void {
+  sources.set(to, from);
   const c = new GroupCursor(from);
   const step = (): void => {
     while (c.index < from.payloads.length) {

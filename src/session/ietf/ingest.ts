@@ -153,23 +153,28 @@ export class IetfIngest {
   /** A subgroup stream from the publisher; `head` is what was read past the stream type. */
   subgroupStream(recv: RecvStream, type: number, head: Uint8Array): void {
     const s = this.s;
-    let group: Group | undefined;
+    // The group is held weakly: the cache (or a viewer reading it) keeps it alive. A publisher
+    // leaving its streams open must not pin groups the cache dropped: 100 streams left open
+    // after 1 MiB each held 100 MiB against a 4 MiB cache budget.
+    let ref: WeakRef<Group> | undefined;
     let up: AliasTarget | undefined;
     const parser = new ObjectParser(s.draft, type, s.limits.max_frame_size, {
       header: (h) => {
         up = this.byAlias.get(h.alias);
         // Subgroups other than 0, and streams that start mid-group, have no place in a relay group.
-        if (up !== undefined && h.subgroup === 0 && h.firstObject) group = up.sink.group(h.group);
-        if (group === undefined) guard.stop(RequestCode.InternalError);
+        const g = up !== undefined && h.subgroup === 0 && h.firstObject ? up.sink.group(h.group) : undefined;
+        if (g === undefined) guard.stop(RequestCode.InternalError);
+        else ref = new WeakRef(g);
       },
       object: (_id, ts, payload) => {
-        // A group that ended here (aborted: a parked probe let it go), or that the cache dropped
-        // with nobody reading it, takes no more frames: let go of it rather than pin what it holds.
-        if (group !== undefined && (group.done || (!group.cached && group.readerCount === 0))) {
-          group = undefined;
+        // A group that is gone, ended here (aborted: a parked probe let it go), or that the cache
+        // dropped with nobody reading it, takes no more frames: stop the stream.
+        const group = ref?.deref();
+        if (group === undefined || group.done || (!group.cached && group.readerCount === 0)) {
+          ref = undefined;
           return guard.stop(RequestCode.InternalError);
         }
-        group?.append(ts ?? up?.clockNow() ?? Date.now(), payload);
+        group.append(ts ?? up?.clockNow() ?? Date.now(), payload);
       },
     });
     const guard = guardRecv(
@@ -178,12 +183,12 @@ export class IetfIngest {
         data: (chunk) => parser.push(chunk),
         end: () => {
           parser.end();
-          group?.finish();
+          ref?.deref()?.finish();
         },
-        reset: (code) => group?.abort(code),
+        reset: (code) => ref?.deref()?.abort(code),
       },
       (err) => {
-        group?.abort(Code.Decode);
+        ref?.deref()?.abort(Code.Decode);
         s.fail(err);
       },
     );
