@@ -56,7 +56,7 @@ export interface CpuSample {
 }
 
 /** `pid` and its descendants (a relay with [server] workers > 1 runs UDP in child processes). */
-function family(pid: number): number[] {
+export function family(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     try {

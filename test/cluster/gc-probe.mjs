@@ -1,6 +1,7 @@
 // Loaded into a relay process under test (node --expose-gc --import this): on SIGUSR2 it runs a
 // full garbage collection and writes one JSON line to stderr with the process's memory after it.
 // The relay itself is unchanged; tests read the line from the relay's log (harness.ts mem()).
+// Worker processes inherit the node options, so each of them answers too (with its own pid).
 // Plain JS: the relay runs from dist/ without tsx.
 import process from "node:process";
 import { setTimeout } from "node:timers";
@@ -12,6 +13,6 @@ process.on("SIGUSR2", () => {
   setTimeout(() => {
     globalThis.gc?.();
     const m = process.memoryUsage();
-    process.stderr.write(`${JSON.stringify({ msg: "gc-probe", rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+    process.stderr.write(`${JSON.stringify({ msg: "gc-probe", pid: process.pid, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
   }, 100);
 });

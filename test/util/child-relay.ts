@@ -31,10 +31,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Start `bin/moq-relay.js` on a free loopback port and wait until /ready answers. */
-export async function startChildRelay(extra: string[] = []): Promise<ChildRelay> {
+/**
+ * Start `bin/moq-relay.js` on a free loopback port and wait until /ready answers. `node` are
+ * options for the node binary (worker processes inherit them).
+ */
+export async function startChildRelay(extra: string[] = [], node: string[] = []): Promise<ChildRelay> {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${ROOT}bin/moq-relay.js`, "--bind", `127.0.0.1:${port}`, "--set", "http.drain_timeout=200ms", "--log-format", "json", ...extra], {
+  const child = spawn(process.execPath, [...node, `${ROOT}bin/moq-relay.js`, "--bind", `127.0.0.1:${port}`, "--set", "http.drain_timeout=200ms", "--log-format", "json", ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
