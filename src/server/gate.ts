@@ -9,7 +9,16 @@ import type { Admission } from "./admission.js";
 import type { Decision } from "./context.js";
 import type { FailureClass, ListenerKind, ServerCounters } from "./counters.js";
 
-export function makeGate(opts: { auth: Authenticator; admission: Admission; counters: ServerCounters; log: Logger; draining: () => boolean; starting?: () => boolean }) {
+export function makeGate(opts: {
+  auth: Authenticator;
+  admission: Admission;
+  counters: ServerCounters;
+  log: Logger;
+  draining: () => boolean;
+  starting?: () => boolean;
+  /** A UDP worker's question to the main process: the relay-wide limit refusing `remote`, if any. */
+  relayWide?: (remote: string) => Promise<string | undefined>;
+}) {
   return async (url: URL, remote: string, listener?: ListenerKind): Promise<Decision> => {
     const failed = (cls: FailureClass): void => {
       if (listener !== undefined) opts.counters.acceptFailed(listener, cls);
@@ -25,7 +34,7 @@ export function makeGate(opts: { auth: Authenticator; admission: Admission; coun
       failed("draining");
       return { ok: false, status: 503, reason: "relay is shutting down" };
     }
-    const limit = opts.admission.check(remote);
+    const limit = opts.relayWide !== undefined ? await opts.relayWide(remote) : opts.admission.check(remote);
     if (limit !== undefined) {
       failed("limit");
       opts.log.warn({ remote, reason: limit }, "session refused");

@@ -48,7 +48,9 @@ export type ToWorker =
   | { type: "reload"; config: Config }
   | { type: "cert"; cert: Certificate }
   /** The relay-wide session limits refuse the slot the worker took as `id` (see admission.ts). */
-  | { type: "refused"; id: number; reason: string };
+  | { type: "refused"; id: number; reason: string }
+  /** The answer to "check" `id`: the limit that would refuse the session, if any. */
+  | { type: "checked"; id: number; reason?: string };
 
 export type FromWorker =
   | { type: "ready"; port: number; serving: boolean }
@@ -60,4 +62,6 @@ export type FromWorker =
   /** A session from `remote` took slot `id` on the worker: count it against the relay-wide limits. */
   | { type: "take"; id: number; remote: string }
   /** Slot `id` is given back (its session ended). */
-  | { type: "release"; id: number };
+  | { type: "release"; id: number }
+  /** Would the relay-wide limits admit a session from `remote` now? (answered with "checked") */
+  | { type: "check"; id: number; remote: string };

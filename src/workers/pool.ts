@@ -160,6 +160,7 @@ export class WorkerPool implements Part {
         if (refused !== undefined) ipc.send({ type: "refused", id: m.id, reason: refused });
       }
       if (m.type === "release") slot.slots.release(m.id);
+      if (m.type === "check") ipc.send({ type: "checked", id: m.id, reason: this.env.admission.check(m.remote) });
       for (const fn of slot.waiting.get(m.type)?.splice(0) ?? []) fn(m);
     });
     worker.on("error", (err) => log.error({ err, worker: index }, "UDP worker process error"));

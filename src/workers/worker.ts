@@ -67,7 +67,7 @@ function run(data: WorkerData): void {
   const counters = new ServerCounters();
   const partial = { config, log, certs, auth, origin, admission, sessions, counters, hop: data.hop, cluster: undefined, draining: false, listening: false };
   const ctx: UdpContext & Pick<RelayContext, "draining" | "listening"> = Object.assign(partial, {
-    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining, starting: () => !ctx.listening }),
+    authorize: makeGate({ auth, admission, counters, log, draining: () => ctx.draining, starting: () => !ctx.listening, relayWide: (remote) => admission.checkRelayWide(remote) }),
     accept: makeAccept(partial),
   });
   const link = startWorkerLink({ port: ipc.link, initiator: true, remote: "main", origin, config, hop: data.hop, log });
@@ -163,6 +163,9 @@ function handle(m: ToWorker, h: Handles): void {
       break;
     case "refused":
       h.admission.refused(m.id, m.reason);
+      break;
+    case "checked":
+      h.admission.checked(m.id, m.reason);
       break;
   }
 }
