@@ -1,13 +1,15 @@
 // A hostile IETF publisher (draft-18, raw QMux over WebSocket) against a relay in its own process
 // whose memory is measured after GC: what it pushes into subscriptions the relay holds outside
-// the cache (a TRACK_STATUS probe kept parked for a viewer) is bounded, and a parked probe that
-// expired takes nothing more.
+// the cache (a TRACK_STATUS probe kept parked for a viewer) is bounded, a parked probe that
+// expired takes nothing more, streams left open do not pin groups the cache dropped, and
+// unfinished objects across streams hold at most the session's budget (4 × max_frame_size).
 import "../util/polyfill.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { AnnounceType, PublishNamespace } from "../../src/session/ietf/announce.js";
 import { control } from "../../src/session/ietf/message.js";
 import { encodeObjectHead, encodeSubgroupHeader, subgroupType } from "../../src/session/ietf/object.js";
+import { Publish, PublishType } from "../../src/session/ietf/publish.js";
 import { RequestType } from "../../src/session/ietf/request.js";
 import { Subscribe, SubscribeOk, SubscribeType } from "../../src/session/ietf/subscribe.js";
 import { TrackStatus, TrackStatusType } from "../../src/session/ietf/track-status.js";
@@ -130,6 +132,45 @@ test("draft-18: a publisher that leaves 100 subgroup streams open after 1 MiB ea
     console.log(`open subgroup streams: 100 MiB in 100 groups left open, relay +${(grew / MiB).toFixed(1)} MiB`);
     // Cache budget (4 MiB) + the viewer's queue (4 groups) + the newest group + bookkeeping.
     assert.ok(grew < 24 * MiB, `relay held ${(grew / MiB).toFixed(1)} MiB more with 100 open 1 MiB groups`);
+  } finally {
+    c.close();
+    viewer.close();
+  }
+});
+
+test("draft-18: objects left unfinished on 300 subgroup streams (16 MiB declared, 512 KiB sent each) hold bounded relay memory", async () => {
+  const c = await rawSession(url, v);
+  const viewer = await rawSession(url, v);
+  let ended = false;
+  c.s.closed.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
+  try {
+    const p = await c.request(control(v, PublishType.Publish, (w) => new Publish({ requestId: 0, namespace: "partial", track: "t", alias: 9 }).encode(w)));
+    await p.next("PUBLISH_OK");
+    const sub = await viewer.request(control(v, SubscribeType.Subscribe, (w) => new Subscribe({ requestId: 0, namespace: "partial", track: "t" }).encode(w)));
+    assert.equal((await sub.next("SUBSCRIBE_OK")).type, SubscribeType.SubscribeOk);
+    const before = await relay.mem();
+    const part = new Uint8Array(512 * 1024).fill(3);
+    let sent = 0;
+    const deadline = Date.now() + 25_000;
+    for (let g = 0; g < 300 && Date.now() < deadline; g++) {
+      const uni = await within(c.s.createUnidirectionalStream(), 5000, "a uni stream");
+      const w = uni.getWriter();
+      const head = new IetfWriter(v, 32);
+      encodeSubgroupHeader(head, subgroupType(v, false), 9, g, 128);
+      encodeObjectHead(head, 0, false, undefined, 16 * MiB);
+      const ok = await Promise.race([w.write(Buffer.concat([head.finish(), part])).then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]);
+      if (!ok) break;
+      sent += part.byteLength;
+    }
+    const afterwards = await relay.mem();
+    const grew = held(afterwards) - held(before);
+    console.log(`unfinished objects: ${(sent / MiB).toFixed(1)} MiB sent, relay +${(grew / MiB).toFixed(1)} MiB`);
+    assert.ok(grew < 80 * MiB, `relay held ${(grew / MiB).toFixed(1)} MiB more for ${(sent / MiB).toFixed(1)} MiB of unfinished objects`);
+    // Only the streams past the budget were stopped, not the session.
+    assert.equal(ended, false, "the publisher's session was closed");
   } finally {
     c.close();
     viewer.close();

@@ -37,6 +37,8 @@ export class IetfIngest {
   readonly pushes: IetfPushes;
 
   private readonly datagrams: DatagramIngest;
+  /** Payload bytes of unfinished objects across this session's subgroup streams. */
+  private partial = 0;
 
   constructor(readonly s: IetfSession) {
     this.pushes = new IetfPushes(this);
@@ -163,36 +165,66 @@ export class IetfIngest {
         up = this.byAlias.get(h.alias);
         // Subgroups other than 0, and streams that start mid-group, have no place in a relay group.
         const g = up !== undefined && h.subgroup === 0 && h.firstObject ? up.sink.group(h.group) : undefined;
-        if (g === undefined) guard.stop(RequestCode.InternalError);
+        if (g === undefined) drop();
         else ref = new WeakRef(g);
       },
       object: (_id, ts, payload) => {
         // A group that is gone, ended here (aborted: a parked probe let it go), or that the cache
         // dropped with nobody reading it, takes no more frames: stop the stream.
         const group = ref?.deref();
-        if (group === undefined || group.done || (!group.cached && group.readerCount === 0)) {
-          ref = undefined;
-          return guard.stop(RequestCode.InternalError);
-        }
+        if (group === undefined || group.done || (!group.cached && group.readerCount === 0)) return drop();
         group.append(ts ?? up?.clockNow() ?? Date.now(), payload);
       },
     });
+    // Unfinished objects are copied out of the transport (its flow control no longer holds them
+    // back), so their bytes count against a session budget of four objects of the largest size:
+    // 300 streams each left 512 KiB into a 16 MiB object held 159 MiB. A stream that takes the
+    // session past it is stopped and its group aborted.
+    let counted = 0;
+    let stopped = false;
+    const release = (): void => {
+      this.partial -= counted;
+      counted = 0;
+    };
+    /** Stop reading the stream (STOP_SENDING) and let go of everything it holds. */
+    function drop(): void {
+      stopped = true;
+      release();
+      parser.discard();
+      ref = undefined;
+      guard.stop(RequestCode.InternalError);
+    }
+    const push = (chunk: Uint8Array): void => {
+      parser.push(chunk);
+      if (stopped) return;
+      this.partial += parser.partial - counted;
+      counted = parser.partial;
+      if (this.partial <= 4 * s.limits.max_frame_size) return;
+      ref?.deref()?.abort(Code.Cancel);
+      drop();
+      s.peerLog.write("warn", { limit: 4 * s.limits.max_frame_size }, "subgroup stream stopped: unfinished objects exceed the session's budget");
+    };
     const guard = guardRecv(
       recv,
       {
-        data: (chunk) => parser.push(chunk),
+        data: push,
         end: () => {
+          release();
           parser.end();
           ref?.deref()?.finish();
         },
-        reset: (code) => ref?.deref()?.abort(code),
+        reset: (code) => {
+          release();
+          ref?.deref()?.abort(code);
+        },
       },
       (err) => {
+        release();
         ref?.deref()?.abort(Code.Decode);
         s.fail(err);
       },
     );
-    if (head.length > 0) guard.run(() => parser.push(head));
+    if (head.length > 0) guard.run(() => push(head));
   }
 
   /** An object datagram (ingest-datagram.ts maps it into a relay group). */

@@ -100,7 +100,10 @@ export class ObjectParser {
   private len = 0;
   private id = 0;
   private ts: number | undefined;
-  private readonly assembler = new PayloadAssembler();
+  private assembler = new PayloadAssembler();
+  /** Bytes of the current object's payload received so far (0 between objects). */
+  private taken = 0;
+  private discarded = false;
 
   constructor(
     private readonly v: Draft,
@@ -116,7 +119,7 @@ export class ObjectParser {
 
   push(chunk: Uint8Array): void {
     let pos = 0;
-    while (pos < chunk.length) {
+    while (pos < chunk.length && !this.discarded) {
       if (this.state === State.Payload) pos = this.payload(chunk, pos);
       else if (this.state === State.Done) throw new DecodeError("bytes after the end-of-group object");
       else pos = this.parseHead(chunk, pos);
@@ -126,6 +129,7 @@ export class ObjectParser {
 
   /** FIN: only an object boundary is a clean end. */
   end(): void {
+    if (this.discarded) return;
     if (this.state === State.Header) throw new DecodeError("subgroup stream ended before its header");
     if (this.state === State.Payload || this.stashLen !== 0) throw new DecodeError("subgroup stream ended inside an object");
   }
@@ -234,11 +238,26 @@ export class ObjectParser {
     }
   }
 
+  /** Payload bytes held for an object not complete yet (what an unfinished object costs us). */
+  get partial(): number {
+    return this.taken;
+  }
+
+  /** Give up on the stream: drop what an unfinished object holds; nothing more is parsed. */
+  discard(): void {
+    this.assembler = new PayloadAssembler();
+    this.taken = 0;
+    this.stashLen = 0;
+    this.discarded = true;
+  }
+
   private payload(chunk: Uint8Array, pos: number): number {
     const end = this.assembler.take(chunk, pos, this.len);
+    this.taken += end - pos;
     const done = this.assembler.complete;
     if (done !== undefined) {
       this.assembler.complete = undefined;
+      this.taken = 0;
       this.emit(done);
     }
     return end;
