@@ -25,10 +25,16 @@ export const PARK_MS = 2000;
 /** Groups a parked subscription keeps for the viewer that adopts it. */
 const PARK_GROUPS = 4;
 /**
- * Bytes they may hold together: parked groups live outside the cache budget, and one endless
- * group streamed into a probe once held all of its 96 MiB. Past this the oldest is dropped.
+ * Bytes the parked probes of one session may hold together: parked groups live outside the cache
+ * budget (one endless group streamed into a probe held all of its 96 MiB; six probes fed 6 MiB
+ * each held 37 MiB). Past this, the probe receiving data drops its oldest groups.
  */
 const PARK_BYTES = 8 * 1024 * 1024;
+
+/** What one session's parked probes hold. */
+export interface ParkBudget {
+  bytes: number;
+}
 
 /** What the ingest routes a track alias's objects to. */
 export interface AliasTarget {
@@ -56,7 +62,7 @@ export class IetfSource implements BroadcastSource {
     const pushed = this.pushed.get(track);
     if (pushed !== undefined) return Promise.resolve(pushed.info);
     return new Promise<TrackInfo>((resolve, reject) => {
-      const parking = new ParkingSink(() => {
+      const parking = new ParkingSink(this.ingest.parkedBytes, () => {
         if (this.parked.get(track) === up) this.parked.delete(track);
       });
       const up: IetfUpstream = new IetfUpstream(this.ingest, this.path, track, parking, { priority: 0, ordered: false, maxLatency: 0 }, (props, err) => {
@@ -144,7 +150,10 @@ class ParkingSink implements TrackSink {
   private closed: { code: number | undefined } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly onClose: () => void) {}
+  constructor(
+    private readonly budget: ParkBudget,
+    private readonly onClose: () => void,
+  ) {}
 
   arm(ms: number, expire: () => void): void {
     this.timer = setTimeout(expire, ms);
@@ -155,27 +164,35 @@ class ParkingSink implements TrackSink {
     if (this.closed !== undefined || this.groups.some((g) => g.sequence === sequence)) return undefined;
     const g = new Group(sequence, Date.now());
     g.datagram = datagram;
-    g.onAppend = () => this.trim();
+    g.onAppend = (n) => {
+      this.budget.bytes += n;
+      this.trim();
+    };
     this.groups.push(g);
-    if (this.groups.length > PARK_GROUPS) this.groups.shift()?.abort(Code.Cancel);
+    if (this.groups.length > PARK_GROUPS) this.drop(this.groups.shift() as Group);
     return g;
   }
 
-  /** Over PARK_BYTES: drop the oldest groups (aborted, so their streams let go of them). */
+  /** The session's parked probes are over PARK_BYTES: drop this one's oldest groups. */
   private trim(): void {
-    let total = 0;
-    for (const g of this.groups) total += g.bytes;
-    while (total > PARK_BYTES && this.groups.length > 0) {
-      const g = this.groups.shift() as Group;
-      total -= g.bytes;
-      g.abort(Code.Cancel);
-    }
+    while (this.budget.bytes > PARK_BYTES && this.groups.length > 0) this.drop(this.groups.shift() as Group);
+  }
+
+  /** A group leaves the park: aborted (its stream then lets go of it) and no longer counted. */
+  private drop(g: Group): void {
+    this.release(g);
+    g.abort(Code.Cancel);
+  }
+
+  private release(g: Group): void {
+    this.budget.bytes -= g.bytes;
+    g.onAppend = null;
   }
 
   /** Nobody adopted the probe: what it parked goes, and groups still arriving take nothing more. */
   discard(): void {
     clearTimeout(this.timer);
-    for (const g of this.groups.splice(0)) g.abort(Code.Cancel);
+    for (const g of this.groups.splice(0)) this.drop(g);
   }
 
   end(end: number): void {
@@ -184,7 +201,8 @@ class ParkingSink implements TrackSink {
 
   close(code?: number): void {
     this.closed = { code };
-    clearTimeout(this.timer);
+    // No longer parked (onClose unlists it): nobody can adopt what it holds.
+    this.discard();
     this.onClose();
   }
 
@@ -192,6 +210,7 @@ class ParkingSink implements TrackSink {
   replay(into: TrackSink): void {
     clearTimeout(this.timer);
     for (const g of this.groups) {
+      this.release(g);
       const to = into.group(g.sequence, g.datagram);
       if (to !== undefined) pipe(g, to);
     }

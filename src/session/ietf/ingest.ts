@@ -13,7 +13,7 @@ import { guardRecv } from "../lite/session-io.js";
 import type { PublishNamespace } from "./announce.js";
 import { AnnounceType, RequestIdOnly } from "./announce.js";
 import { Draft } from "./version.js";
-import { type AliasTarget, IetfSource } from "./ingest-source.js";
+import { type AliasTarget, IetfSource, type ParkBudget } from "./ingest-source.js";
 import { IetfPushes } from "./ingest-push.js";
 import { DatagramIngest } from "./ingest-datagram.js";
 import { acceptOtherUpdate } from "./update.js";
@@ -37,6 +37,8 @@ export class IetfIngest {
   readonly pushes: IetfPushes;
 
   private readonly datagrams: DatagramIngest;
+  /** What this session's parked probe subscriptions hold (ingest-source.ts). */
+  readonly parkedBytes: ParkBudget = { bytes: 0 };
   /** Payload bytes of unfinished objects across this session's subgroup streams. */
   private partial = 0;
 
