@@ -73,6 +73,20 @@ export class Group {
   /** @internal */
   detach(c: GroupCursor): void {
     this.readers.delete(c);
+    // The last reader of a group the cache let go of: its frames go (once the reader's current
+    // turn is over; it may still be looking at them).
+    if (!this.cached && this.readers.size === 0 && this.payloads.length > 0) queueMicrotask(() => this.shed());
+  }
+
+  /**
+   * Out of the cache and unread: drop the frames. The publisher's stream may still be open and
+   * hold the group (a publisher that never finishes its groups), and must not pin what the cache
+   * budget let go of; later frames are not kept either (append).
+   */
+  shed(): void {
+    if (this.cached || this.readers.size > 0) return;
+    this.payloads.length = 0;
+    this.timestamps.length = 0;
   }
 
   private notify(): void {

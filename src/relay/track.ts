@@ -405,6 +405,7 @@ export class Track implements SubscriptionHost, PortHost {
     this.env.stats.cacheBytes -= g.bytes;
     this.env.cache.released(g);
     for (const s of this.viewers) s.forget(g);
+    g.shed();
   }
 
   /** Forget cached groups and the end state (upstream gone). */

@@ -16,7 +16,7 @@ import { Version } from "../../src/session/lite/version.js";
 import { silentLogger } from "../../src/util/log.js";
 import { MiB, type Heap } from "../util/heap.js";
 import { startRelayProcess } from "../util/relay-process.js";
-import { connect, publish, subscribe, within } from "../util/moq.js";
+import { connect, publish, subscribe, waitAnnounced, within } from "../util/moq.js";
 
 const relay = await startRelayProcess({ "cache.max_bytes": "4MiB" });
 const base = loadConfig({ env: {}, flags: {} }).config.server.quic;
@@ -128,5 +128,35 @@ test("a viewer that grants one uni stream and never reads pins no more than its 
   } finally {
     pubConn.close();
     fastConn.close();
+  }
+});
+
+test("a publisher that never finishes its groups pins no more than the cache budget once the cache lets them go", async () => {
+  const pubConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
+  const viewConn = await connect(`http://127.0.0.1:${relay.port}/anon`);
+  try {
+    const p = publish(pubConn, "open-groups", "video");
+    // A viewer pulls the track through the relay; it reads what it gets (at most its queue of 4
+    // groups is in flight for it: the groups never end, so older ones are dropped for it).
+    await waitAnnounced(viewConn, "open-groups");
+    const r = subscribe(viewConn, "open-groups", "video");
+    await p.waitSubscribed(15_000);
+    const before = await relay.mem();
+    const GROUPS = 48;
+    const frame = new Uint8Array(128 * 1024);
+    // 48 groups of 1 MiB, every one left open: the publisher's streams stay open and hold them.
+    for (let seq = 0; seq < GROUPS; seq++) p.group(Array.from({ length: 8 }, () => frame), { keepOpen: true });
+    // The newest group's frames reach the viewer: everything before it went through the relay.
+    await r.framesIn(GROUPS - 1, 8, 20_000);
+    const afterwards = await relay.mem();
+    const grew = held(afterwards) - held(before);
+    if (process.env.MOQ_TEST_MEM) console.log("open groups", before, afterwards);
+    // Cache budget (4 MiB) + the viewer's 4 groups in flight + the newest + bookkeeping. (Before,
+    // each evicted group kept its frames while its stream stayed open: 48 MiB and more here.)
+    assert.ok(grew < 16 * MiB, `relay held ${(grew / MiB).toFixed(1)} MiB more with ${GROUPS} open groups of 1 MiB`);
+    p.close();
+  } finally {
+    pubConn.close();
+    viewConn.close();
   }
 });

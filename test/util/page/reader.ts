@@ -121,6 +121,11 @@ export class Reader {
     );
   }
 
+  /** Resolve once group `sequence` has `count` frames or more (ended or not; nothing is consumed). */
+  framesIn(sequence: number, count: number, ms = DEFAULT_TIMEOUT_MS): Promise<true> {
+    return this.#waiters.wait(() => (this.#groups.some((g) => g.sequence === sequence && g.frames.length >= count) ? true : undefined), ms, `${count} frames of group ${sequence} of ${this.#what}`);
+  }
+
   /** Groups received but not yet returned by nextGroup (including partial ones). */
   get buffered(): number {
     return this.#groups.length;
