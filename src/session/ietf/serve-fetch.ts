@@ -20,10 +20,14 @@ import { type ControlFramer, control } from "./message.js";
 import { FETCH_HEADER } from "./object.js";
 import { RequestCode } from "./request.js";
 import { updatesOnly } from "./update.js";
+import { SMALL_OBJECT } from "./serve-objects.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder } from "./subscribe.js";
 import { Draft, hasFilterFields } from "./version.js";
 import { IetfWriter } from "./wire.js";
+
+/** Bytes of small objects gathered into one write on a fetch stream. */
+const BATCH = 16 * 1024;
 
 /** One piece of the answer: objects [from, to) of a cached group. */
 interface Span {
@@ -200,6 +204,17 @@ class FetchPump {
     const out = this.out;
     if (out === undefined || this.done) return;
     const stats = this.s.origin.stats;
+    // Small objects are gathered behind their heads and written BATCH bytes at a time: each queued
+    // write costs some 300 bytes of heap whatever its size, and 32 unread fetches of 16-byte
+    // objects (two writes each) held 190 MiB below the streams' 256 KiB high-water marks.
+    const w = this.w;
+    w.reset();
+    const flush = (): boolean => {
+      if (w.pos === 0) return true;
+      const ok = out.write(w.finish());
+      w.reset();
+      return ok;
+    };
     while (this.span < this.spans.length) {
       const sp = this.spans[this.span];
       if (this.index < sp.from) this.index = sp.from;
@@ -211,14 +226,19 @@ class FetchPump {
       const i = this.index++;
       const g = sp.group;
       const payload = g.payloads[i];
-      const w = this.w;
-      w.reset();
       this.objects.head(w, { group: g.sequence, object: i, priority: this.priority, ...(this.stamped ? { timestamp: g.timestamps[i] } : {}), payload });
-      out.write(w.finish());
       stats.framesOut++;
       stats.bytesOut += payload.byteLength;
-      if (payload.byteLength > 0 && !out.write(payload)) return;
+      if (payload.byteLength <= SMALL_OBJECT) {
+        w.bytes(payload);
+        if (w.pos >= BATCH && !flush()) return;
+        continue;
+      }
+      // A larger payload goes by reference, after what was gathered (its head included).
+      flush();
+      if (!out.write(payload)) return;
     }
+    flush();
     if (this.unknown === undefined) out.end();
     else out.reset(this.unknown);
     this.finish();
