@@ -11,6 +11,7 @@ import type { Group, GroupCursor } from "../relay/group.js";
 import type { RelayStats } from "../relay/stats.js";
 import type { SendStream } from "../transport/session.js";
 import { Code } from "./error.js";
+import { BatchedSend } from "./batch.js";
 
 /**
  * Writes one group's frames from a cursor to a stream, as fast as the transport takes them, then
@@ -22,7 +23,8 @@ import { Code } from "./error.js";
  * drop the group, and the stream is then reset rather than sending stale frames late.
  */
 export abstract class GroupPump {
-  private out: SendStream | undefined;
+  /** The stream, with the small writes of one pump() run gathered (batch.ts). */
+  private out: BatchedSend | undefined;
   private blocked = false;
   private done = false;
   /** FIN written with bytes still queued in the transport: the cursor stays open until they leave. */
@@ -77,7 +79,7 @@ export abstract class GroupPump {
       out.reset(this.abortCode);
       return;
     }
-    this.out = out;
+    this.out = new BatchedSend(out);
     out.priority = this.rankValue;
     out.onDrain = () => {
       this.blocked = false;
@@ -86,9 +88,9 @@ export abstract class GroupPump {
     // The viewer stopped reading (or the session closed): nothing to reset.
     out.onStop = () => this.finish();
     if (header !== undefined) {
-      const before = out.writableLength;
-      if (!out.write(header)) this.blocked = true;
-      this.written += out.writableLength - before;
+      const before = this.out.writableLength;
+      if (!this.out.write(header)) this.blocked = true;
+      this.written += this.out.writableLength - before;
     }
     if (!this.blocked) this.pump();
   }
@@ -111,7 +113,24 @@ export abstract class GroupPump {
   protected abstract frame(out: SendStream, timestamp: number, payload: Uint8Array): boolean;
 
   private pump(): void {
-    const out = this.out as SendStream;
+    const out = this.out as BatchedSend;
+    const c = this.cursor;
+    const g = c.group;
+    this.frames(out);
+    // What the run gathered goes out now (a frame must not wait for the next one).
+    if (!out.flush()) this.blocked = true;
+    if (this.blocked || !g.done) return;
+    if (g.error !== undefined) out.reset(g.error);
+    else {
+      out.end();
+      // Only a subscription's cursor is asked again later; nobody would release a fetch's tail.
+      this.tail = this.cursor.polled && out.writableLength > 0;
+    }
+    this.finish();
+  }
+
+  /** Write the frames that have arrived, until the stream is full. */
+  private frames(out: BatchedSend): void {
     const c = this.cursor;
     const g = c.group;
     while (c.index < g.payloads.length) {
@@ -129,14 +148,6 @@ export abstract class GroupPump {
         return;
       }
     }
-    if (!g.done) return;
-    if (g.error !== undefined) out.reset(g.error);
-    else {
-      out.end();
-      // Only a subscription's cursor is asked again later; nobody would release a fetch's tail.
-      this.tail = this.cursor.polled && out.writableLength > 0;
-    }
-    this.finish();
   }
 
   /** cursor.onUnsent: the oldest frame still queued or unwritten; a drained tail lets go of the cursor. */
