@@ -65,7 +65,7 @@ export class BatchedSend implements SendStream {
   /** Write what is held, as one chunk; false when the stream is above its high-water mark. */
   flush(): boolean {
     if (this.held.length === 0) return true;
-    const chunk = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.len);
+    const chunk = this.held.length === 1 ? this.held[0] : join(this.held, this.len);
     this.held = [];
     this.len = 0;
     return this.out.write(chunk);
@@ -81,4 +81,15 @@ export class BatchedSend implements SendStream {
     this.len = 0;
     this.out.reset(code);
   }
+}
+
+/** One plain Uint8Array (not a Buffer: readers downstream see the bytes as the transports hand them over). */
+function join(parts: readonly Uint8Array[], len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

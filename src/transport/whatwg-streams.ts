@@ -175,6 +175,15 @@ export class WhatwgRecv implements RecvStream {
   constructor(
     readonly id: number,
     readable: ReadableStream<Uint8Array>,
+    /**
+     * stop() reads the stream to its end and drops the data instead of cancelling it. For QMux:
+     * @moq/qmux (0.3.x) returns no connection credit for bytes that arrive on a stream after it
+     * sent STOP_SENDING, so every stopped stream shrank the connection's receive window by what
+     * was in flight, and a publisher whose unwanted streams added up to the window (64 MiB by
+     * default) stalled for good. Discarding costs bandwidth the peer was spending anyway, and no
+     * memory.
+     */
+    private readonly discardOnStop = false,
   ) {
     this.reader = readable.getReader();
   }
@@ -205,7 +214,13 @@ export class WhatwgRecv implements RecvStream {
     if (this.finished) return;
     this.finished = true;
     this.held = undefined;
-    this.reader.cancel(new StreamReset(code)).catch(noop);
+    if (this.discardOnStop) detach(this.discard(), noop);
+    else this.reader.cancel(new StreamReset(code)).catch(noop);
+  }
+
+  /** Read to the end (FIN or reset) and drop everything (see discardOnStop). */
+  private async discard(): Promise<void> {
+    for (let r = await this.reader.read(); !r.done; r = await this.reader.read());
   }
 
   private async pump(): Promise<void> {

@@ -89,6 +89,25 @@ async function marker(p: Pair): Promise<void> {
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
 
+/**
+ * Our stop(code) on QMux reads the stream to its end and drops it instead of sending STOP_SENDING
+ * (@moq/qmux returns no connection credit for bytes arriving after its STOP_SENDING: see
+ * WhatwgRecv's discardOnStop). The peer's writer then sees no error, and its bytes are dropped.
+ */
+const discards = (name: string): boolean => name.startsWith("QMux");
+
+/** The peer's writer after our stop(code): STOP_SENDING with the code, or (QMux) writes that still go through. */
+async function stoppedAtPeer(name: string, w: WritableStreamDefaultWriter<Uint8Array>, code: number): Promise<void> {
+  if (!discards(name)) {
+    await assert.rejects(within(w.closed, T, "the peer's writer to see STOP_SENDING"), (e: unknown) => (e as { streamErrorCode?: number }).streamErrorCode === code);
+    return;
+  }
+  // Well past any stream window the relay could leave unreturned: it is all read and dropped.
+  const chunk = new Uint8Array(64 * 1024);
+  for (let i = 0; i < 32; i++) await within(w.write(chunk), T, "a write to a stream we stopped (QMux: discarded)");
+  await within(w.close(), T, "the peer's FIN on a stream we stopped");
+}
+
 for (const [name, wrap] of Object.entries(TRANSPORTS)) {
   describe(name, () => {
     test("pause() holds back data until resume(), even a chunk whose read was already under way", async (t) => {
@@ -179,7 +198,7 @@ for (const [name, wrap] of Object.entries(TRANSPORTS)) {
       assert.equal(stops, 0);
     });
 
-    test("the peer's STOP_SENDING fires onStop with its code once; stop(code) reaches the peer's writer", async (t) => {
+    test("the peer's STOP_SENDING fires onStop with its code once; stop(code) reaches the peer's writer (QMux: its bytes are dropped)", async (t) => {
       const p = await pair(wrap);
       t.after(() => p.close());
       const incoming = p.peer.incomingUnidirectionalStreams.getReader();
@@ -205,7 +224,7 @@ for (const [name, wrap] of Object.entries(TRANSPORTS)) {
       const w = u.getWriter();
       await w.write(Uint8Array.of(1));
       await within(recv, T, "the peer's stream");
-      await assert.rejects(within(w.closed, T, "the peer's writer to see STOP_SENDING"), (e: unknown) => (e as { streamErrorCode?: number }).streamErrorCode === 9);
+      await stoppedAtPeer(name, w, 9);
     });
 
     test("the peer's reset reaches onReset with its code; a stop while paused drops the held data", async (t) => {
@@ -242,8 +261,9 @@ for (const [name, wrap] of Object.entries(TRANSPORTS)) {
       r.stop(5);
       r.resume();
       await marker(p);
+      await stoppedAtPeer(name, w2, 5);
+      await marker(p);
       assert.equal(after, seen, "nothing delivered after stop()");
-      await assert.rejects(within(w2.closed, T, "STOP_SENDING at the peer"), (e: unknown) => (e as { streamErrorCode?: number }).streamErrorCode === 5);
     });
   });
 }

@@ -183,7 +183,7 @@ export class WebSocketSession implements Session {
   async openBidi(): Promise<BidiStream> {
     const s = await this.qmux.createBidirectionalStream();
     const id = this.ourBidi++ * 4 + 1;
-    const recv = new WhatwgRecv(id, s.readable);
+    const recv = new WhatwgRecv(id, s.readable, true);
     // The peer cannot answer a stream it has not seen yet, so reading may start right away.
     recv.start();
     return { id, send: new WhatwgSend(id, s.writable), recv };
@@ -229,7 +229,7 @@ export class WebSocketSession implements Session {
   // Bound once, handed to the intakes.
   private readonly acceptBidi = (s: QmuxBidi): void => {
     const id = this.peerBidi++ * 4;
-    const recv = new WhatwgRecv(id, s.readable);
+    const recv = new WhatwgRecv(id, s.readable, true);
     const stream = { id, send: new WhatwgSend(id, s.writable), recv };
     this.bidiHandler?.(stream);
     // Only now, with the owner's handlers in place (the Session contract).
@@ -237,7 +237,7 @@ export class WebSocketSession implements Session {
   };
 
   private readonly acceptUni = (s: ReadableStream<Uint8Array>): void => {
-    const recv = new WhatwgRecv(this.peerUni++ * 4 + 2, s);
+    const recv = new WhatwgRecv(this.peerUni++ * 4 + 2, s, true);
     this.uniHandler?.(recv);
     recv.start();
   };
