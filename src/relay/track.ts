@@ -293,7 +293,6 @@ export class Track implements SubscriptionHost, PortHost {
     for (const s of this.viewers) s.offer(g);
   }
 
-  /** @internal upstream promised nothing at or after `end` (its numbering). */
   /** @internal the upstream's first group: viewers still waiting for theirs start there. */
   portStart(port: UpstreamPort, start: number): void {
     // A moved upstream's numbers are not settled yet; its viewers have started anyway.
@@ -302,6 +301,7 @@ export class Track implements SubscriptionHost, PortHost {
     if (first > port.floor) for (const s of this.viewers) s.upstreamStart(first);
   }
 
+  /** @internal upstream promised nothing at or after `end` (its numbering). */
   portEnd(port: UpstreamPort, end: number): void {
     if (this.closed || port !== this.port || this.endedAt !== undefined) return;
     this.endedAt = end + (port.offset ?? 0);

@@ -10,12 +10,12 @@
 import type { LimitsConfig } from "../config/types.js";
 import { Admission, type Slot } from "../server/admission.js";
 
-/** The worker's end: `send` reaches the main process (see WorkerPool's "take"/"release"). */
 /** How long the gate waits for the main process's answer before admitting on the local count. */
 const CHECK_TIMEOUT_MS = 1000;
 /** Questions in flight at once (the handshake limits bound them well below this). */
 const MAX_CHECKS = 4096;
 
+/** The worker's end: `send` reaches the main process (see WorkerPool's "take"/"release"/"check"). */
 export class WorkerAdmission extends Admission {
   private next = 1;
   private readonly pending = new Map<number, (reason: string) => void>();
