@@ -20,14 +20,11 @@ import { type ControlFramer, control } from "./message.js";
 import { FETCH_HEADER } from "./object.js";
 import { RequestCode } from "./request.js";
 import { updatesOnly } from "./update.js";
-import { SMALL_OBJECT } from "./serve-objects.js";
+import { BatchedSend } from "../batch.js";
 import type { IetfSession } from "./session.js";
 import { GroupOrder } from "./subscribe.js";
 import { Draft, hasFilterFields } from "./version.js";
 import { IetfWriter } from "./wire.js";
-
-/** Bytes of small objects gathered into one write on a fetch stream. */
-const BATCH = 16 * 1024;
 
 /** One piece of the answer: objects [from, to) of a cached group. */
 interface Span {
@@ -158,7 +155,8 @@ export class IetfFetches {
 
 /** Writes the spans' objects to a fetch stream, honouring backpressure, then FINs. */
 class FetchPump {
-  private out: SendStream | undefined;
+  /** The stream, its small writes (heads, small objects) gathered as the viewer pumps' are (batch.ts). */
+  private out: BatchedSend | undefined;
   /** What is left to send; emptied when the pump ends, so a late openUni() holds no group. */
   private spans: Span[];
   private span = 0;
@@ -186,7 +184,8 @@ class FetchPump {
     return this.done;
   }
 
-  attach(out: SendStream): void {
+  attach(stream: SendStream): void {
+    const out = new BatchedSend(stream);
     this.out = out;
     out.onDrain = () => this.pump();
     out.onStop = () => this.abort(Code.Cancel);
@@ -203,18 +202,21 @@ class FetchPump {
   private pump(): void {
     const out = this.out;
     if (out === undefined || this.done) return;
+    // Small writes are gathered (BatchedSend): each queued write costs some 300 bytes of heap
+    // whatever its size, and 32 unread fetches of 16-byte objects (two writes each) held 190 MiB
+    // below the streams' 256 KiB high-water marks. What a run gathered goes out at its end.
+    const full = !this.objectsUntilFull(out);
+    out.flush();
+    if (full) return;
+    if (this.unknown === undefined) out.end();
+    else out.reset(this.unknown);
+    this.finish();
+  }
+
+  /** Write the spans' objects from where the last run stopped; false once the stream is full. */
+  private objectsUntilFull(out: BatchedSend): boolean {
     const stats = this.s.origin.stats;
-    // Small objects are gathered behind their heads and written BATCH bytes at a time: each queued
-    // write costs some 300 bytes of heap whatever its size, and 32 unread fetches of 16-byte
-    // objects (two writes each) held 190 MiB below the streams' 256 KiB high-water marks.
     const w = this.w;
-    w.reset();
-    const flush = (): boolean => {
-      if (w.pos === 0) return true;
-      const ok = out.write(w.finish());
-      w.reset();
-      return ok;
-    };
     while (this.span < this.spans.length) {
       const sp = this.spans[this.span];
       if (this.index < sp.from) this.index = sp.from;
@@ -226,22 +228,14 @@ class FetchPump {
       const i = this.index++;
       const g = sp.group;
       const payload = g.payloads[i];
+      w.reset();
       this.objects.head(w, { group: g.sequence, object: i, priority: this.priority, ...(this.stamped ? { timestamp: g.timestamps[i] } : {}), payload });
       stats.framesOut++;
       stats.bytesOut += payload.byteLength;
-      if (payload.byteLength <= SMALL_OBJECT) {
-        w.bytes(payload);
-        if (w.pos >= BATCH && !flush()) return;
-        continue;
-      }
-      // A larger payload goes by reference, after what was gathered (its head included).
-      flush();
-      if (!out.write(payload)) return;
+      const headOk = out.write(w.finish());
+      if (!out.write(payload) || !headOk) return false;
     }
-    flush();
-    if (this.unknown === undefined) out.end();
-    else out.reset(this.unknown);
-    this.finish();
+    return true;
   }
 
   private finish(): void {

@@ -21,9 +21,6 @@ import { ietfPriority, relayPriority, type Location, type SubscribeUpdate } from
 import { Draft } from "./version.js";
 import { IetfWriter } from "./wire.js";
 
-/** Objects up to this size are copied behind their head and written with it (one write, not two). */
-export const SMALL_OBJECT = 1024;
-
 function before(a: Location, b: Location): boolean {
   return a.group < b.group || (a.group === b.group && a.object < b.object);
 }
@@ -42,11 +39,9 @@ export class ObjectPump extends GroupPump {
     w.reset();
     // Objects are frames 0, 1, 2…: every delta is 0 (the first object id is 0).
     encodeObjectHead(w, 0, this.stamped, timestamp, payload.byteLength);
-    // A small object goes out as one write with its head: each queued write costs some 300 bytes
-    // of heap whatever its size (a burst of 16-byte objects to one viewer held 230 MiB).
-    if (payload.byteLength <= SMALL_OBJECT) return out.write(w.bytes(payload).finish());
-    out.write(w.finish());
-    return out.write(payload);
+    // The pump's BatchedSend gathers a small object with its head into one write.
+    const headOk = out.write(w.finish());
+    return out.write(payload) && headOk;
   }
 }
 
