@@ -419,7 +419,9 @@ function strip(path: string, prefix: string): string | undefined {
 }
 
 /** Wait until `cond` holds (checked after each macrotask), or fail after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+// 10 s, not 2: the in-memory relay is fast, but CI runs many test files at once on 2 cores, and a
+// clean-clone run timed out at 2 s waiting for two viewers to see an announcement.
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
